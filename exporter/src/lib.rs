@@ -1,0 +1,1 @@
+//! (next) Trained generators to standard ONNX.

@@ -1,0 +1,182 @@
+//! Download of a dataset's official files: resumable, checksummed, with a progress bar.
+//!
+//! Each file goes to `<file>.gz.part` first; an interrupted download resumes from there with
+//! an HTTP `Range` request. The finished file is checked against the SHA-256 of its
+//! decompressed content before it is renamed into place, so the data directory never holds
+//! a file that is partial or wrong.
+
+use super::catalog::{DatasetName, IdxFile};
+use super::error::DataError;
+use super::idx;
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+use std::fs::{self, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Where to download from, and how loudly.
+#[derive(Debug, Clone)]
+pub struct FetchOptions {
+    /// Base URLs tried in order; each file is `<base><name>.gz`. Empty: the dataset's mirrors.
+    pub mirrors: Vec<String>,
+    pub show_progress: bool,
+}
+
+/// Download every file of `name` missing from `data_dir/<name>/`; returns that folder.
+pub fn fetch(
+    name: DatasetName,
+    data_dir: &Path,
+    options: &FetchOptions,
+) -> Result<PathBuf, DataError> {
+    let dir = name.dir(data_dir);
+    fs::create_dir_all(&dir).map_err(|source| DataError::Io {
+        path: dir.clone(),
+        source,
+    })?;
+    let mirrors: Vec<String> = if options.mirrors.is_empty() {
+        name.mirrors().iter().map(|s| s.to_string()).collect()
+    } else {
+        options.mirrors.clone()
+    };
+    for file in name.files().all() {
+        let target = dir.join(format!("{}.gz", file.name));
+        if target.exists() || dir.join(file.name).exists() {
+            continue;
+        }
+        let mut last_error = None;
+        for base in &mirrors {
+            let url = format!("{base}{}.gz", file.name);
+            match download_verified(&url, &target, file, options.show_progress) {
+                Ok(()) => {
+                    last_error = None;
+                    break;
+                }
+                Err(e) => last_error = Some(e),
+            }
+        }
+        if let Some(e) = last_error {
+            return Err(e);
+        }
+    }
+    Ok(dir)
+}
+
+fn download_verified(
+    url: &str,
+    target: &Path,
+    file: IdxFile,
+    show_progress: bool,
+) -> Result<(), DataError> {
+    let part = target.with_extension("gz.part");
+    download_resumable(url, &part, show_progress)?;
+    let io = |source| DataError::Io {
+        path: part.clone(),
+        source,
+    };
+    let content = idx::read_maybe_gz(&part).map_err(io)?;
+    let digest = hex(&Sha256::digest(&content));
+    if digest != file.sha256 {
+        // A wrong file cannot be resumed into a right one: start over next time.
+        fs::remove_file(&part).ok();
+        return Err(DataError::Download {
+            url: url.to_string(),
+            reason: format!(
+                "checksum mismatch for {}: content SHA-256 {digest}, expected {}",
+                file.name, file.sha256
+            ),
+        });
+    }
+    fs::rename(&part, target).map_err(io)
+}
+
+/// Append the rest of `url` to `part`, resuming from its current length.
+fn download_resumable(url: &str, part: &Path, show_progress: bool) -> Result<(), DataError> {
+    let failed = |reason: String| DataError::Download {
+        url: url.to_string(),
+        reason,
+    };
+    let have = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    let mut request = ureq::get(url);
+    if have > 0 {
+        request = request.set("Range", &format!("bytes={have}-"));
+    }
+    let response = match request.call() {
+        Ok(r) => r,
+        // The part file already holds everything.
+        Err(ureq::Error::Status(416, _)) if have > 0 => return Ok(()),
+        Err(e) => return Err(failed(e.to_string())),
+    };
+    // 206: the server resumes; 200: it sends the whole file again.
+    let resumed = response.status() == 206;
+    let start = if resumed { have } else { 0 };
+    let total = response
+        .header("Content-Length")
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|len| len + start);
+    let mut out = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(resumed)
+        .truncate(!resumed)
+        .open(part)
+        .map_err(|e| failed(format!("{}: {e}", part.display())))?;
+
+    let bar = if show_progress {
+        let bar = ProgressBar::new(total.unwrap_or(0));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg:32} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(
+            part.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .replace(".part", ""),
+        );
+        bar.set_position(start);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut reader = response.into_reader();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                // What arrived stays in the part file for the next attempt to resume from.
+                out.sync_all().ok();
+                let kept = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+                return Err(failed(format!(
+                    "{e} ({kept} bytes kept in {}); run the command again to resume",
+                    part.display()
+                )));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        out.write_all(&buf[..n])
+            .map_err(|e| failed(format!("{}: {e}", part.display())))?;
+        bar.inc(n as u64);
+    }
+    out.sync_all()
+        .map_err(|e| failed(format!("{}: {e}", part.display())))?;
+    bar.finish_and_clear();
+    if let Some(total) = total {
+        let got = fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+        if got != total {
+            return Err(failed(format!(
+                "connection closed after {got} of {total} bytes; run the command again to resume"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,20 @@
+//! gantry's trainer: everything needed to train a GAN with burn and keep what it learned.
+//!
+//! - [`data`]: datasets in their standard files (IDX for MNIST / Fashion-MNIST), their
+//!   download, and batching with a reproducible shuffle.
+//! - [`model`]: networks described once as a list of [`model::LayerSpec`]s, from which the
+//!   burn module (here) and the ONNX graph (in `gantry-exporter`) are both built.
+//! - [`training`]: the adversarial training loop, its config, checkpoints that resume
+//!   exactly, and the metrics it records.
+//! - [`report`]: what a person looks at: sample grids and loss plots.
+//! - [`latent`]: the seeded latent sampler, the same on every platform.
+//! - [`bench`]: training-speed figures (`gantry bench`, `cargo bench`).
+//! - [`device`]: picking the burn device (`cpu`, `cuda:N`) at run time.
+
+pub mod bench;
+pub mod data;
+pub mod device;
+pub mod latent;
+pub mod model;
+pub mod report;
+pub mod training;

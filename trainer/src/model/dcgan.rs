@@ -1,0 +1,103 @@
+//! DCGAN for 28×28 images, as the MNIST seed describes it.
+//!
+//! Generator, four layers: transposed convolutions that upsample 1 → 7 → 14 → 28, each
+//! followed by BatchNorm and ReLU, the last by Tanh alone. Discriminator, three layers:
+//! strided convolutions 28 → 14 → 7 with BatchNorm and LeakyReLU(0.2), then one convolution
+//! that gives a single logit (the sigmoid lives in the loss, for numerical stability).
+
+use super::gan::{Discriminator, Generator, check_pair};
+use super::spec::{LayerSpec, SpecError};
+use burn::prelude::*;
+
+#[derive(Config, Debug)]
+pub struct DcganConfig {
+    /// Size of the latent vector `z`.
+    #[config(default = 100)]
+    pub latent_dim: usize,
+    /// Image channels (1 for MNIST and Fashion-MNIST).
+    #[config(default = 1)]
+    pub channels: usize,
+    /// Feature maps of the generator's last hidden layer (doubled per layer towards `z`).
+    /// 32 keeps a CPU epoch of MNIST in minutes; 64 is the DCGAN paper's width.
+    #[config(default = 32)]
+    pub generator_features: usize,
+    /// Feature maps of the discriminator's first layer (doubled per layer).
+    #[config(default = 64)]
+    pub discriminator_features: usize,
+}
+
+impl DcganConfig {
+    pub fn image_shape(&self) -> [usize; 3] {
+        [self.channels, 28, 28]
+    }
+
+    pub fn generator_spec(&self) -> Vec<LayerSpec> {
+        let f = self.generator_features;
+        let up = |input, output, kernel, stride, padding| LayerSpec::ConvTranspose2d {
+            input,
+            output,
+            kernel,
+            stride,
+            padding,
+            bias: false,
+        };
+        vec![
+            up(self.latent_dim, 4 * f, 7, 1, 0), // 1 → 7
+            LayerSpec::BatchNorm { features: 4 * f },
+            LayerSpec::Relu,
+            up(4 * f, 2 * f, 4, 2, 1), // 7 → 14
+            LayerSpec::BatchNorm { features: 2 * f },
+            LayerSpec::Relu,
+            up(2 * f, f, 4, 2, 1), // 14 → 28
+            LayerSpec::BatchNorm { features: f },
+            LayerSpec::Relu,
+            up(f, self.channels, 3, 1, 1), // 28 → 28, to image channels
+            LayerSpec::Tanh,
+        ]
+    }
+
+    pub fn discriminator_spec(&self) -> Vec<LayerSpec> {
+        let f = self.discriminator_features;
+        let down = |input, output, kernel, stride, padding| LayerSpec::Conv2d {
+            input,
+            output,
+            kernel,
+            stride,
+            padding,
+            bias: false,
+        };
+        vec![
+            down(self.channels, f, 4, 2, 1), // 28 → 14
+            LayerSpec::BatchNorm { features: f },
+            LayerSpec::LeakyRelu { slope: 0.2 },
+            down(f, 2 * f, 4, 2, 1), // 14 → 7
+            LayerSpec::BatchNorm { features: 2 * f },
+            LayerSpec::LeakyRelu { slope: 0.2 },
+            LayerSpec::Conv2d {
+                input: 2 * f,
+                output: 1,
+                kernel: 7,
+                stride: 1,
+                padding: 0,
+                bias: true,
+            }, // 7 → 1
+        ]
+    }
+
+    /// Both specs fit together and produce the configured image shape.
+    pub fn validate(&self) -> Result<(), SpecError> {
+        check_pair(
+            &self.generator_spec(),
+            &self.discriminator_spec(),
+            self.latent_dim,
+            self.image_shape(),
+        )
+    }
+
+    pub fn init(&self, device: &Device) -> (Generator, Discriminator) {
+        (
+            Generator::init(&self.generator_spec(), device),
+            Discriminator::init(&self.discriminator_spec(), device),
+        )
+    }
+}

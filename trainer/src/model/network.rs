@@ -1,0 +1,145 @@
+//! The burn module built from a list of [`LayerSpec`]s.
+
+use super::spec::LayerSpec;
+use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
+use burn::nn::{
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, LeakyRelu, LeakyReluConfig,
+    Linear, LinearConfig, PaddingConfig2d, Relu, Sigmoid, Tanh,
+};
+use burn::prelude::*;
+
+/// DCGAN's initialisation (Radford et al. 2015): weights from N(0, 0.02).
+fn dcgan_init() -> Initializer {
+    Initializer::Normal {
+        mean: 0.0,
+        std: 0.02,
+    }
+}
+
+/// Reshape `[n, …]` to `[n, c, h, w]`.
+#[derive(Module, Debug)]
+pub struct Reshape {
+    pub shape: [usize; 3],
+}
+
+/// Flatten `[n, c, h, w]` to `[n, c·h·w, 1, 1]`.
+#[derive(Module, Debug)]
+pub struct Flatten;
+
+/// One layer of a [`Network`], mirroring [`LayerSpec`] variant for variant.
+#[derive(Module, Debug)]
+pub enum Layer {
+    Linear(Linear),
+    ConvTranspose2d(ConvTranspose2d),
+    Conv2d(Conv2d),
+    BatchNorm(BatchNorm),
+    Relu(Relu),
+    LeakyRelu(LeakyRelu),
+    Tanh(Tanh),
+    Sigmoid(Sigmoid),
+    Dropout(Dropout),
+    Reshape(Reshape),
+    Flatten(Flatten),
+}
+
+impl Layer {
+    pub fn init(spec: &LayerSpec, device: &Device) -> Self {
+        match *spec {
+            LayerSpec::Linear {
+                input,
+                output,
+                bias,
+            } => Self::Linear(
+                LinearConfig::new(input, output)
+                    .with_bias(bias)
+                    .with_initializer(dcgan_init())
+                    .init(device),
+            ),
+            LayerSpec::ConvTranspose2d {
+                input,
+                output,
+                kernel,
+                stride,
+                padding,
+                bias,
+            } => Self::ConvTranspose2d(
+                ConvTranspose2dConfig::new([input, output], [kernel, kernel])
+                    .with_stride([stride, stride])
+                    .with_padding([padding, padding])
+                    .with_bias(bias)
+                    .with_initializer(dcgan_init())
+                    .init(device),
+            ),
+            LayerSpec::Conv2d {
+                input,
+                output,
+                kernel,
+                stride,
+                padding,
+                bias,
+            } => Self::Conv2d(
+                Conv2dConfig::new([input, output], [kernel, kernel])
+                    .with_stride([stride, stride])
+                    .with_padding(PaddingConfig2d::Explicit(
+                        padding, padding, padding, padding,
+                    ))
+                    .with_bias(bias)
+                    .with_initializer(dcgan_init())
+                    .init(device),
+            ),
+            LayerSpec::BatchNorm { features } => {
+                Self::BatchNorm(BatchNormConfig::new(features).init(device))
+            }
+            LayerSpec::Relu => Self::Relu(Relu::new()),
+            LayerSpec::LeakyRelu { slope } => {
+                Self::LeakyRelu(LeakyReluConfig::new().with_negative_slope(slope).init())
+            }
+            LayerSpec::Tanh => Self::Tanh(Tanh::new()),
+            LayerSpec::Sigmoid => Self::Sigmoid(Sigmoid::new()),
+            LayerSpec::Dropout { prob } => Self::Dropout(DropoutConfig::new(prob).init()),
+            LayerSpec::Reshape { shape } => Self::Reshape(Reshape { shape }),
+            LayerSpec::Flatten => Self::Flatten(Flatten),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        let [n, c, h, w] = x.dims();
+        match self {
+            Self::Linear(linear) => {
+                let y = linear.forward(x.reshape([n, c * h * w]));
+                let [_, out] = y.dims();
+                y.reshape([n, out, 1, 1])
+            }
+            Self::ConvTranspose2d(conv) => conv.forward(x),
+            Self::Conv2d(conv) => conv.forward(x),
+            Self::BatchNorm(norm) => norm.forward(x),
+            Self::Relu(relu) => relu.forward(x),
+            Self::LeakyRelu(leaky) => leaky.forward(x),
+            Self::Tanh(tanh) => tanh.forward(x),
+            Self::Sigmoid(sigmoid) => sigmoid.forward(x),
+            Self::Dropout(dropout) => dropout.forward(x),
+            Self::Reshape(Reshape {
+                shape: [c2, h2, w2],
+            }) => x.reshape([n, *c2, *h2, *w2]),
+            Self::Flatten(_) => x.reshape([n, c * h * w, 1, 1]),
+        }
+    }
+}
+
+/// A feed-forward network: the layers of a spec, applied in order.
+#[derive(Module, Debug)]
+pub struct Network {
+    pub layers: Vec<Layer>,
+}
+
+impl Network {
+    pub fn init(specs: &[LayerSpec], device: &Device) -> Self {
+        Self {
+            layers: specs.iter().map(|spec| Layer::init(spec, device)).collect(),
+        }
+    }
+
+    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+        self.layers.iter().fold(x, |x, layer| layer.forward(x))
+    }
+}

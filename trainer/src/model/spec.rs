@@ -1,0 +1,221 @@
+//! The layer vocabulary networks are described in, with shape inference.
+//!
+//! Activations flow as rank-4 tensors `[n, c, h, w]`; a feature vector is `[n, f, 1, 1]`.
+//! That keeps a network one homogeneous sequence (a `Linear` and a `Conv2d` compose without
+//! rank juggling), and it maps one-to-one onto ONNX, where the same layout is standard.
+
+use serde::{Deserialize, Serialize};
+
+/// One layer. Kernel, stride and padding are square; padding is symmetric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LayerSpec {
+    /// Dense layer on `[n, input, 1, 1]`.
+    Linear {
+        input: usize,
+        output: usize,
+        bias: bool,
+    },
+    /// Transposed convolution: `out = (in - 1)·stride - 2·padding + kernel`.
+    ConvTranspose2d {
+        input: usize,
+        output: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    },
+    /// Convolution: `out = (in + 2·padding - kernel) / stride + 1`.
+    Conv2d {
+        input: usize,
+        output: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+        bias: bool,
+    },
+    /// Batch normalisation over the channel axis (also BatchNorm1d on `[n, f, 1, 1]`).
+    BatchNorm {
+        features: usize,
+    },
+    Relu,
+    LeakyRelu {
+        slope: f64,
+    },
+    Tanh,
+    Sigmoid,
+    /// Dropout during training, identity in inference (and in the exported graph).
+    Dropout {
+        prob: f64,
+    },
+    /// `[n, f, 1, 1]` (or any shape of the same size) to `[n, c, h, w]`.
+    Reshape {
+        shape: [usize; 3],
+    },
+    /// `[n, c, h, w]` to `[n, c·h·w, 1, 1]`, in NCHW order.
+    Flatten,
+}
+
+/// A spec that does not fit its input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("layer {index} ({layer}): {reason}")]
+pub struct SpecError {
+    pub index: usize,
+    pub layer: String,
+    pub reason: String,
+}
+
+impl LayerSpec {
+    /// A short name for messages (`conv_transpose2d`, `batch_norm`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Linear { .. } => "linear",
+            Self::ConvTranspose2d { .. } => "conv_transpose2d",
+            Self::Conv2d { .. } => "conv2d",
+            Self::BatchNorm { .. } => "batch_norm",
+            Self::Relu => "relu",
+            Self::LeakyRelu { .. } => "leaky_relu",
+            Self::Tanh => "tanh",
+            Self::Sigmoid => "sigmoid",
+            Self::Dropout { .. } => "dropout",
+            Self::Reshape { .. } => "reshape",
+            Self::Flatten => "flatten",
+        }
+    }
+
+    /// The output shape `[c, h, w]` for an input of shape `[c, h, w]`.
+    pub fn output_shape(&self, [c, h, w]: [usize; 3]) -> Result<[usize; 3], String> {
+        let need_channels = |expected: usize| {
+            if c == expected {
+                Ok(())
+            } else {
+                Err(format!("expects {expected} channels, gets {c}"))
+            }
+        };
+        match *self {
+            Self::Linear { input, output, .. } => {
+                if [c, h, w] != [input, 1, 1] {
+                    return Err(format!("expects [{input}, 1, 1], gets [{c}, {h}, {w}]"));
+                }
+                Ok([output, 1, 1])
+            }
+            Self::ConvTranspose2d {
+                input,
+                output,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                need_channels(input)?;
+                let size = |x: usize| ((x - 1) * stride + kernel).checked_sub(2 * padding);
+                match (size(h), size(w)) {
+                    (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Ok([output, oh, ow]),
+                    _ => Err(format!("padding {padding} too large for [{h}, {w}]")),
+                }
+            }
+            Self::Conv2d {
+                input,
+                output,
+                kernel,
+                stride,
+                padding,
+                ..
+            } => {
+                need_channels(input)?;
+                if h + 2 * padding < kernel || w + 2 * padding < kernel {
+                    return Err(format!("kernel {kernel} larger than padded [{h}, {w}]"));
+                }
+                let size = |x: usize| (x + 2 * padding - kernel) / stride + 1;
+                Ok([output, size(h), size(w)])
+            }
+            Self::BatchNorm { features } => {
+                need_channels(features)?;
+                Ok([c, h, w])
+            }
+            Self::Relu
+            | Self::LeakyRelu { .. }
+            | Self::Tanh
+            | Self::Sigmoid
+            | Self::Dropout { .. } => Ok([c, h, w]),
+            Self::Reshape { shape } => {
+                if shape.iter().product::<usize>() != c * h * w {
+                    return Err(format!("cannot reshape [{c}, {h}, {w}] to {shape:?}"));
+                }
+                Ok(shape)
+            }
+            Self::Flatten => Ok([c * h * w, 1, 1]),
+        }
+    }
+}
+
+/// The output shape of a whole spec, or the first layer that does not fit.
+pub fn infer_shapes(layers: &[LayerSpec], input: [usize; 3]) -> Result<Vec<[usize; 3]>, SpecError> {
+    let mut shapes = Vec::with_capacity(layers.len() + 1);
+    shapes.push(input);
+    for (index, layer) in layers.iter().enumerate() {
+        let current = *shapes.last().expect("non-empty");
+        let next = layer.output_shape(current).map_err(|reason| SpecError {
+            index,
+            layer: layer.kind().to_string(),
+            reason,
+        })?;
+        shapes.push(next);
+    }
+    Ok(shapes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conv_shapes_follow_the_formulas() {
+        let up = LayerSpec::ConvTranspose2d {
+            input: 8,
+            output: 4,
+            kernel: 4,
+            stride: 2,
+            padding: 1,
+            bias: false,
+        };
+        assert_eq!(up.output_shape([8, 7, 7]), Ok([4, 14, 14]));
+        let down = LayerSpec::Conv2d {
+            input: 4,
+            output: 8,
+            kernel: 4,
+            stride: 2,
+            padding: 1,
+            bias: false,
+        };
+        assert_eq!(down.output_shape([4, 14, 14]), Ok([8, 7, 7]));
+        assert!(
+            down.output_shape([3, 14, 14])
+                .unwrap_err()
+                .contains("expects 4 channels")
+        );
+    }
+
+    #[test]
+    fn mismatches_name_the_layer() {
+        let layers = [
+            LayerSpec::Linear {
+                input: 10,
+                output: 20,
+                bias: true,
+            },
+            LayerSpec::Reshape { shape: [3, 3, 3] },
+        ];
+        let err = infer_shapes(&layers, [10, 1, 1]).unwrap_err();
+        assert_eq!(err.index, 1);
+        assert_eq!(err.layer, "reshape");
+    }
+
+    #[test]
+    fn specs_round_trip_through_json() {
+        let layer = LayerSpec::LeakyRelu { slope: 0.2 };
+        let json = serde_json::to_string(&layer).unwrap();
+        assert_eq!(json, r#"{"type":"leaky_relu","slope":0.2}"#);
+        assert_eq!(serde_json::from_str::<LayerSpec>(&json).unwrap(), layer);
+    }
+}

@@ -1,0 +1,126 @@
+//! The loss plot: losses and discriminator outputs against steps.
+
+use crate::training::metrics::MetricsRecord;
+use anyhow::Context;
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use std::path::Path;
+use std::sync::Once;
+
+/// The plot's font ships inside the binary (DejaVu Sans), so plots need no system fonts.
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font("sans-serif", FontStyle::Normal, dejavu::sans::regular())
+            .ok();
+    });
+}
+
+/// Mean over a trailing window, so a plot of thousands of noisy steps shows the trend.
+fn smooth(values: &[f32], window: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(values.len());
+    let mut sum = 0.0f64;
+    for (i, &v) in values.iter().enumerate() {
+        sum += v as f64;
+        if i >= window {
+            sum -= values[i - window] as f64;
+        }
+        out.push((sum / (i + 1).min(window) as f64) as f32);
+    }
+    out
+}
+
+/// Two panels: the losses of D and G, and D(x) / D(G(z)), against the step.
+pub fn save_loss_plot(records: &[MetricsRecord], path: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(!records.is_empty(), "no metrics to plot");
+    register_font();
+    let tmp = path.with_extension(format!("tmp-{}.png", std::process::id()));
+    draw(records, &tmp)
+        .map_err(|e| anyhow::anyhow!("{}: cannot draw the loss plot: {e}", path.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(())
+}
+
+fn draw(records: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let window = (records.len() / 100).clamp(1, 200);
+    let steps: Vec<f32> = records.iter().map(|r| r.step as f32).collect();
+    let series =
+        |f: fn(&MetricsRecord) -> f32| smooth(&records.iter().map(f).collect::<Vec<_>>(), window);
+    let (first, last) = (steps[0], steps[steps.len() - 1].max(steps[0] + 1.0));
+
+    let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let (top, bottom) = root.split_vertically(340);
+
+    let panels: [(_, &str, Vec<(&str, Vec<f32>, RGBColor)>); 2] = [
+        (
+            top,
+            "loss",
+            vec![
+                ("loss D", series(|r| r.loss_d), RGBColor(200, 60, 40)),
+                ("loss G", series(|r| r.loss_g), RGBColor(40, 90, 200)),
+            ],
+        ),
+        (
+            bottom,
+            "discriminator output",
+            vec![
+                ("D(x)", series(|r| r.d_real), RGBColor(30, 150, 70)),
+                ("D(G(z))", series(|r| r.d_fake), RGBColor(150, 70, 170)),
+            ],
+        ),
+    ];
+    for (area, title, lines) in panels {
+        let max = lines
+            .iter()
+            .flat_map(|(_, v, _)| v.iter().copied())
+            .filter(|v| v.is_finite())
+            .fold(0.0f32, f32::max)
+            .max(1e-3);
+        let caption = if window > 1 {
+            format!("{title} (mean of {window} steps)")
+        } else {
+            title.to_string()
+        };
+        let mut chart = ChartBuilder::on(&area)
+            .caption(caption, ("sans-serif", 20))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(first..last, 0.0f32..max * 1.05)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .label_style(("sans-serif", 13))
+            .draw()?;
+        for (label, values, color) in lines {
+            chart
+                .draw_series(LineSeries::new(
+                    steps.iter().copied().zip(values),
+                    color.stroke_width(2),
+                ))?
+                .label(label)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smoothing_is_a_trailing_mean() {
+        assert_eq!(smooth(&[1.0, 3.0, 5.0, 7.0], 2), vec![1.0, 2.0, 4.0, 6.0]);
+    }
+}

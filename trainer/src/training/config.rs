@@ -1,0 +1,201 @@
+//! Everything a run needs, in one file (`config.json` in the run directory).
+
+use crate::data::DatasetName;
+use crate::model::{DcganConfig, Discriminator, Generator, LayerSpec, SpecError};
+use anyhow::Context;
+use burn::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// Which architecture to train.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelConfig {
+    /// DCGAN for 28×28 images (the MNIST seed).
+    Dcgan28(DcganConfig),
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        Self::Dcgan28(DcganConfig::new())
+    }
+}
+
+impl ModelConfig {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Dcgan28(_) => "dcgan28",
+        }
+    }
+
+    pub fn latent_dim(&self) -> usize {
+        match self {
+            Self::Dcgan28(c) => c.latent_dim,
+        }
+    }
+
+    pub fn image_shape(&self) -> [usize; 3] {
+        match self {
+            Self::Dcgan28(c) => c.image_shape(),
+        }
+    }
+
+    pub fn generator_spec(&self) -> Vec<LayerSpec> {
+        match self {
+            Self::Dcgan28(c) => c.generator_spec(),
+        }
+    }
+
+    pub fn discriminator_spec(&self) -> Vec<LayerSpec> {
+        match self {
+            Self::Dcgan28(c) => c.discriminator_spec(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), SpecError> {
+        match self {
+            Self::Dcgan28(c) => c.validate(),
+        }
+    }
+
+    pub fn init(&self, device: &Device) -> (Generator, Discriminator) {
+        match self {
+            Self::Dcgan28(c) => c.init(device),
+        }
+    }
+}
+
+#[derive(Config, Debug)]
+pub struct TrainingConfig {
+    /// Dataset to train on.
+    #[config(default = "DatasetName::Mnist")]
+    pub dataset: DatasetName,
+    /// Use only the first N training images (quick runs, tests); all when absent.
+    #[config(default = "None")]
+    pub limit: Option<usize>,
+    #[config(default = "ModelConfig::default()")]
+    pub model: ModelConfig,
+    #[config(default = 5)]
+    pub epochs: usize,
+    #[config(default = 64)]
+    pub batch_size: usize,
+    /// Adam learning rate, for both networks.
+    #[config(default = 2e-4)]
+    pub lr: f64,
+    #[config(default = 0.5)]
+    pub beta1: f32,
+    #[config(default = 0.999)]
+    pub beta2: f32,
+    /// Seeds weight init, shuffles and every latent batch: same seed, same run.
+    #[config(default = 42)]
+    pub seed: u64,
+    /// Images in the per-epoch sample grid (a square number looks best).
+    #[config(default = 64)]
+    pub sample_count: usize,
+    /// Also checkpoint every N steps (0: only at the end of each epoch).
+    #[config(default = 0)]
+    pub checkpoint_every: usize,
+    /// Checkpoints kept; older ones are deleted once a newer one is safely written.
+    #[config(default = 3)]
+    pub keep_checkpoints: usize,
+}
+
+impl TrainingConfig {
+    /// Read a config from TOML (`.toml`) or JSON (anything else). Settings the file leaves
+    /// out keep their defaults; a setting gantry does not know is an error (a typo would
+    /// otherwise be silently ignored).
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read config", path.display()))?;
+        let is_toml = path.extension().is_some_and(|e| e == "toml");
+        let given: serde_json::Value = if is_toml {
+            let value: toml::Value = toml::from_str(&text)
+                .with_context(|| format!("{}: invalid TOML", path.display()))?;
+            serde_json::to_value(value)?
+        } else {
+            serde_json::from_str(&text)
+                .with_context(|| format!("{}: invalid JSON", path.display()))?
+        };
+        let mut merged = serde_json::to_value(Self::new())?;
+        merge(&mut merged, given, "")
+            .with_context(|| format!("{}: invalid config", path.display()))?;
+        let config: Self = serde_json::from_value(merged)
+            .with_context(|| format!("{}: invalid config", path.display()))?;
+        config
+            .check()
+            .with_context(|| format!("{}: invalid config", path.display()))?;
+        Ok(config)
+    }
+
+    /// Refuse settings that cannot train, naming the setting.
+    pub fn check(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            self.batch_size >= 2,
+            "batch_size must be at least 2 (BatchNorm), got {}",
+            self.batch_size
+        );
+        anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
+        anyhow::ensure!(
+            self.lr > 0.0 && self.lr.is_finite(),
+            "lr must be positive, got {}",
+            self.lr
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.beta1),
+            "beta1 must be in [0, 1), got {}",
+            self.beta1
+        );
+        anyhow::ensure!(
+            (0.0..1.0).contains(&self.beta2),
+            "beta2 must be in [0, 1), got {}",
+            self.beta2
+        );
+        anyhow::ensure!(
+            self.keep_checkpoints >= 1,
+            "keep_checkpoints must be at least 1"
+        );
+        anyhow::ensure!(self.sample_count >= 1, "sample_count must be at least 1");
+        anyhow::ensure!(
+            self.model.image_shape() == self.dataset.image_shape(),
+            "model {} makes {:?} images but {} has {:?}",
+            self.model.name(),
+            self.model.image_shape(),
+            self.dataset,
+            self.dataset.image_shape()
+        );
+        self.model.validate()?;
+        Ok(())
+    }
+}
+
+/// Lay `given` over `defaults`, key by key, refusing keys that `defaults` does not have.
+fn merge(
+    defaults: &mut serde_json::Value,
+    given: serde_json::Value,
+    at: &str,
+) -> anyhow::Result<()> {
+    use serde_json::Value;
+    match (defaults, given) {
+        (Value::Object(defaults), Value::Object(given)) => {
+            for (key, value) in given {
+                let path = if at.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{at}.{key}")
+                };
+                match defaults.get_mut(&key) {
+                    Some(slot) => merge(slot, value, &path)?,
+                    None => {
+                        let known: Vec<&String> = defaults.keys().collect();
+                        anyhow::bail!("unknown setting `{path}` (known here: {known:?})");
+                    }
+                }
+            }
+            Ok(())
+        }
+        (slot, value) => {
+            *slot = value;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,341 @@
+//! The training loop: batches, steps, progress, sample grids, metrics, checkpoints.
+
+use super::checkpoint::{self, Position};
+use super::config::TrainingConfig;
+use super::metrics::{self, MetricsRecord, MetricsWriter};
+use super::step::{GanState, StepStats};
+use crate::data::{Batcher, ImageDataset, Split};
+use crate::latent::{self, Stream};
+use crate::model::Generator;
+use crate::report;
+use anyhow::{Context, bail};
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// How a run is carried out (not part of what it computes).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub device: Device,
+    pub data_dir: PathBuf,
+    pub show_progress: bool,
+    /// Without a progress bar (logs, CI), print a plain line every tenth of an epoch.
+    pub log_lines: bool,
+    /// Stop (with a checkpoint) once this many steps in total are done: a run cut short on
+    /// purpose, to be continued with `--resume`.
+    pub stop_after_steps: Option<u64>,
+}
+
+/// What a run did.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    pub run_dir: PathBuf,
+    pub steps: u64,
+    pub last_checkpoint: PathBuf,
+    pub last_stats: Option<StepStats>,
+    pub finished: bool,
+}
+
+pub fn config_path(run_dir: &Path) -> PathBuf {
+    run_dir.join("config.json")
+}
+
+/// Start a new run in `run_dir`, which must not hold a run already.
+pub fn train(
+    run_dir: &Path,
+    config: &TrainingConfig,
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    config.check()?;
+    if config_path(run_dir).exists() {
+        bail!(
+            "{} already holds a run: continue it with `gantry train --resume {0}` or choose another --out",
+            run_dir.display()
+        );
+    }
+    let dataset = load_dataset(config, &options.data_dir)?;
+    std::fs::create_dir_all(run_dir)
+        .with_context(|| format!("{}: cannot create", run_dir.display()))?;
+    let config_file = config_path(run_dir);
+    let tmp = config_file.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec_pretty(config)?)?;
+    std::fs::rename(&tmp, &config_file)?;
+
+    let device = options.device.clone().autodiff();
+    let state = GanState::init(config, &device);
+    run_loop(
+        run_dir,
+        config,
+        &dataset,
+        state,
+        Position::default(),
+        options,
+    )
+}
+
+/// Continue the run in `run_dir` from its newest checkpoint, exactly where it stopped.
+/// `epochs` extends (or shortens) the planned number of epochs.
+pub fn resume(
+    run_dir: &Path,
+    epochs: Option<usize>,
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let mut config = load_run_config(run_dir)?;
+    if let Some(epochs) = epochs {
+        config.epochs = epochs;
+    }
+    config.check()?;
+    let checkpoint = checkpoint::resolve(run_dir)?;
+    let dataset = load_dataset(&config, &options.data_dir)?;
+    let device = options.device.clone().autodiff();
+    let (state, position) = checkpoint::load(&checkpoint, &config, &device)?;
+    if options.show_progress {
+        eprintln!(
+            "resuming {} from {} (epoch {}, step {})",
+            run_dir.display(),
+            checkpoint.display(),
+            position.epoch + 1,
+            position.step
+        );
+    }
+    run_loop(run_dir, &config, &dataset, state, position, options)
+}
+
+/// The config a run was started with.
+pub fn load_run_config(run_dir: &Path) -> anyhow::Result<TrainingConfig> {
+    let path = config_path(run_dir);
+    if !path.exists() {
+        bail!("{}: no run here (no config.json)", run_dir.display());
+    }
+    TrainingConfig::from_file(&path)
+}
+
+fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<ImageDataset> {
+    let dataset = ImageDataset::load_idx(config.dataset, data_dir, Split::Train)?;
+    let dataset = match config.limit {
+        Some(n) => dataset.truncate(n),
+        None => dataset,
+    };
+    if dataset.len() < config.batch_size {
+        bail!(
+            "{} has {} training images, fewer than one batch of {}",
+            config.dataset,
+            dataset.len(),
+            config.batch_size
+        );
+    }
+    Ok(dataset)
+}
+
+/// Generate images for `z` (`[n, latent]` values) in inference mode; `[n, c, h, w]` values.
+pub fn generate(
+    generator: &Generator,
+    z: Vec<f32>,
+    latent_dim: usize,
+    device: &Device,
+) -> (Vec<f32>, [usize; 4]) {
+    let n = z.len() / latent_dim;
+    let generator = generator.valid();
+    let device = device.clone().without_autodiff();
+    let z = Tensor::<2>::from_data(TensorData::new(z, [n, latent_dim]), &device);
+    let images = generator.forward(z);
+    let shape = images.dims();
+    (
+        images.into_data().try_to_vec::<f32>().expect("f32 images"),
+        shape,
+    )
+}
+
+fn run_loop(
+    run_dir: &Path,
+    config: &TrainingConfig,
+    dataset: &ImageDataset,
+    mut state: GanState,
+    start: Position,
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    let device = options.device.clone().autodiff();
+    let batcher = Batcher::new(config.batch_size, config.seed);
+    let per_epoch = batcher.batches_per_epoch(dataset);
+    let latent_dim = config.model.latent_dim();
+    let fixed_z = latent::normal_batch(
+        config.seed,
+        Stream::FixedNoise,
+        0,
+        config.sample_count,
+        latent_dim,
+    );
+    let mut writer = MetricsWriter::open(run_dir, start.step)?;
+    let mut position = start;
+    let mut last_stats = None;
+    let mut last_checkpoint = None;
+
+    while position.epoch < config.epochs {
+        let epoch = position.epoch;
+        let order = batcher.epoch_order(dataset, epoch);
+        let bar = epoch_bar(
+            options.show_progress,
+            epoch,
+            config.epochs,
+            per_epoch,
+            position.batch,
+        );
+        while position.batch < per_epoch {
+            let started = Instant::now();
+            let (real, _labels) =
+                Batcher::images(dataset, batcher.batch(&order, position.batch), &device);
+            let z = latent::normal_batch(
+                config.seed,
+                Stream::Noise,
+                position.step,
+                config.batch_size,
+                latent_dim,
+            );
+            let z = Tensor::<2>::from_data(
+                TensorData::new(z, [config.batch_size, latent_dim]),
+                &device,
+            );
+            // Layers that draw random numbers (dropout) draw them from a per-step seed, so a
+            // resumed run draws what the uninterrupted one would have.
+            device.seed(config.seed ^ position.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let (next, stats) = state.step(real, z, config.lr);
+            state = next;
+            if !stats.is_finite() {
+                bail!(
+                    "training diverged at step {}: {stats:?}; the last good checkpoint is in {}",
+                    position.step + 1,
+                    checkpoint::checkpoints_dir(run_dir).display()
+                );
+            }
+            let images_per_sec = config.batch_size as f32 / started.elapsed().as_secs_f32();
+            position.step += 1;
+            position.batch += 1;
+            writer.append(&MetricsRecord {
+                step: position.step,
+                epoch: epoch + 1,
+                loss_d: stats.loss_d,
+                loss_g: stats.loss_g,
+                d_real: stats.d_real,
+                d_fake: stats.d_fake,
+                images_per_sec,
+            })?;
+            bar.set_message(format!(
+                "loss D {:.3} G {:.3}  D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
+                stats.loss_d, stats.loss_g, stats.d_real, stats.d_fake, images_per_sec
+            ));
+            bar.inc(1);
+            if options.log_lines
+                && !options.show_progress
+                && position.batch % per_epoch.div_ceil(10) == 0
+            {
+                eprintln!(
+                    "epoch {}/{} batch {}/{per_epoch}: loss D {:.3} G {:.3}  D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
+                    epoch + 1,
+                    config.epochs,
+                    position.batch,
+                    stats.loss_d,
+                    stats.loss_g,
+                    stats.d_real,
+                    stats.d_fake,
+                    images_per_sec
+                );
+            }
+            last_stats = Some(stats);
+
+            let stop_now = options.stop_after_steps.is_some_and(|s| position.step >= s);
+            let periodic =
+                config.checkpoint_every > 0 && position.step % config.checkpoint_every as u64 == 0;
+            if position.batch == per_epoch {
+                position = Position {
+                    epoch: epoch + 1,
+                    batch: 0,
+                    step: position.step,
+                };
+            }
+            if stop_now || periodic || position.batch == 0 {
+                writer.flush()?;
+                last_checkpoint = Some(checkpoint::save(run_dir, config, &state, position)?);
+            }
+            if stop_now {
+                bar.abandon_with_message(format!(
+                    "stopped after step {} (resume with --resume)",
+                    position.step
+                ));
+                return Ok(RunSummary {
+                    run_dir: run_dir.to_path_buf(),
+                    steps: position.step,
+                    last_checkpoint: last_checkpoint.expect("just saved"),
+                    last_stats,
+                    finished: false,
+                });
+            }
+            if position.batch == 0 {
+                break;
+            }
+        }
+        bar.finish();
+        epoch_report(
+            run_dir,
+            config,
+            &state.generator,
+            &fixed_z,
+            position.epoch,
+            &device,
+        )?;
+    }
+
+    let last_checkpoint = match last_checkpoint {
+        Some(path) => path,
+        // Nothing left to train (resumed a finished run): its newest checkpoint stands.
+        None => checkpoint::resolve(run_dir)?,
+    };
+    Ok(RunSummary {
+        run_dir: run_dir.to_path_buf(),
+        steps: position.step,
+        last_checkpoint,
+        last_stats,
+        finished: true,
+    })
+}
+
+/// The end-of-epoch artefacts: the fixed-noise sample grid and the loss plot.
+fn epoch_report(
+    run_dir: &Path,
+    config: &TrainingConfig,
+    generator: &Generator,
+    fixed_z: &[f32],
+    epochs_done: usize,
+    device: &Device,
+) -> anyhow::Result<()> {
+    let (values, shape) = generate(
+        generator,
+        fixed_z.to_vec(),
+        config.model.latent_dim(),
+        device,
+    );
+    let grid = run_dir
+        .join("samples")
+        .join(format!("epoch-{epochs_done:03}.png"));
+    report::save_grid(&values, shape, None, &grid)?;
+    let records = metrics::read(&metrics::metrics_path(run_dir))?;
+    report::save_loss_plot(&records, &run_dir.join("losses.png"))?;
+    Ok(())
+}
+
+fn epoch_bar(show: bool, epoch: usize, epochs: usize, len: usize, done: usize) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len as u64);
+    bar.set_style(
+        ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg}  ETA {eta}")
+            .expect("static template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
+    bar.set_position(done as u64);
+    bar.reset_eta();
+    bar
+}
