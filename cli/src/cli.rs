@@ -16,12 +16,13 @@ use std::path::PathBuf;
 #[command(
     name = "gantry",
     version,
-    about = "Train GANs with burn, sample them, and get their datasets.",
+    about = "Train GANs with burn, sample them, export them to ONNX, and get their datasets.",
     after_help = "Examples:\n  \
         gantry data fetch mnist\n  \
         gantry train --dataset mnist --epochs 1 --out runs/mnist\n  \
         gantry train --resume runs/mnist --epochs 5\n  \
         gantry sample --checkpoint runs/mnist --n 64 --seed 1 --out grid.png\n  \
+        gantry export --checkpoint runs/mnist --out mnist.onnx\n  \
         gantry bench --batch-size 64"
 )]
 struct Cli {
@@ -38,6 +39,8 @@ enum Command {
     Train(TrainArgs),
     /// Write a grid of images from a trained generator.
     Sample(SampleArgs),
+    /// Export a trained generator to ONNX, verified against ONNX Runtime.
+    Export(ExportArgs),
     /// Measure training speed: ms per step and images/s.
     Bench(BenchArgs),
 }
@@ -131,6 +134,26 @@ struct SampleArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    gantry export --checkpoint runs/mnist --out mnist.onnx\n  \
+    gantry export --checkpoint runs/mnist/checkpoints/step-00000937 --out early.onnx --no-verify\n\n\
+    The file has input `z` float32 [N, latent] and output `image` float32 [N, C, H, W] in [-1, 1],\n\
+    N dynamic, and metadata_props (gantry.*) naming the model, dataset, classes and shapes.\n\
+    Verification runs ONNX Runtime (ORT_DYLIB_PATH, or scripts/setup-python-tools.sh) on batches\n\
+    of 1 and 64 and refuses the file if any value differs from burn's by more than 1e-5.")]
+struct ExportArgs {
+    /// A run directory (its newest checkpoint) or one checkpoint folder.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// The .onnx file to write (written whole or not at all).
+    #[arg(long)]
+    out: PathBuf,
+    /// Skip the ONNX Runtime parity check.
+    #[arg(long)]
+    no_verify: bool,
+}
+
+#[derive(Args)]
 struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -160,6 +183,15 @@ pub fn run() -> anyhow::Result<()> {
         }
         Command::Train(args) => train(args),
         Command::Sample(args) => sample(args),
+        Command::Export(args) => {
+            let options = gantry_exporter::ExportOptions {
+                verify: !args.no_verify,
+                ..Default::default()
+            };
+            let report = gantry_exporter::export_checkpoint(&args.checkpoint, &args.out, &options)?;
+            println!("{report}");
+            Ok(())
+        }
         Command::Bench(args) => {
             let figures = bench::train_step(
                 &args.device.device()?,

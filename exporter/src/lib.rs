@@ -1,1 +1,19 @@
-//! (next) Trained generators to standard ONNX.
+//! gantry's exporter: a trained generator to a standard ONNX file, and the proof that it is
+//! the same network.
+//!
+//! - [`graph`]: the ONNX graph of a network, built from the same [`LayerSpec`]s as the burn
+//!   module, with the module's weights (BatchNorm in inference form).
+//! - [`metadata`]: what a consumer needs to present a model (`metadata_props`).
+//! - [`export`]: checkpoint in, verified `.onnx` out, written atomically.
+//! - [`runtime`]: running a file in ONNX Runtime (`ort`, loaded dynamically) for the parity check.
+//!
+//! [`LayerSpec`]: gantry_trainer::model::LayerSpec
+
+pub mod export;
+pub mod graph;
+pub mod metadata;
+pub mod runtime;
+
+pub use export::{ExportOptions, ExportReport, export_checkpoint};
+pub use graph::{ExportError, generator_model};
+pub use metadata::ModelMetadata;

@@ -1,0 +1,321 @@
+//! The ONNX graph of a generator, built from its [`LayerSpec`]s and its burn module.
+//!
+//! Each spec variant maps to fixed ONNX nodes, and the weights come from the matching burn
+//! layer, so the exported graph is the trained network by construction. Activations are
+//! rank 4 throughout, as in the burn module (`[N, f, 1, 1]` for vectors); the batch axis is
+//! dynamic (`N`), every Reshape keeps it with `-1`.
+
+use burn::module::Param;
+use burn::prelude::*;
+use gantry_onnx::build::{
+    Dim, attr_float, attr_int, attr_ints, node, tensor_f32, tensor_i64, value_info,
+};
+use gantry_onnx::{
+    GraphProto, IR_VERSION, ModelProto, NodeProto, OPSET_VERSION, OperatorSetIdProto, TensorProto,
+    data_type,
+};
+use gantry_trainer::model::spec::infer_shapes;
+use gantry_trainer::model::{Generator, Layer, LayerSpec};
+
+use crate::metadata::ModelMetadata;
+
+/// Why a network cannot be exported.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ExportError {
+    #[error("layer {index} ({layer}) cannot be exported: {reason}")]
+    Unsupported {
+        index: usize,
+        layer: String,
+        reason: String,
+    },
+    #[error("the network does not fit its input: {0}")]
+    Shape(String),
+}
+
+fn values<const D: usize>(param: &Param<Tensor<D>>) -> (Vec<usize>, Vec<f32>) {
+    let data = param.val().into_data().convert::<f32>();
+    let shape = data.shape().to_vec();
+    (shape, data.try_into_vec::<f32>().expect("float parameters"))
+}
+
+fn running<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
+    tensor
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("float statistics")
+}
+
+/// Accumulates nodes and initializers under unique, readable names.
+struct GraphBuilder {
+    nodes: Vec<NodeProto>,
+    initializers: Vec<TensorProto>,
+}
+
+impl GraphBuilder {
+    fn weight(&mut self, name: String, (shape, values): (Vec<usize>, Vec<f32>)) -> String {
+        self.initializers.push(tensor_f32(&name, &shape, &values));
+        name
+    }
+
+    fn shape_constant(&mut self, name: String, dims: [i64; 4]) -> String {
+        self.initializers.push(tensor_i64(&name, &[4], &dims));
+        name
+    }
+}
+
+/// The ONNX `ModelProto` of a generator: input `z` `[N, latent]`, output `image`
+/// `[N, C, H, W]` in [-1, 1], BatchNorm with its running statistics (inference mode).
+pub fn generator_model(
+    specs: &[LayerSpec],
+    generator: &Generator,
+    meta: &ModelMetadata,
+) -> Result<ModelProto, ExportError> {
+    let latent = meta.latent_dim;
+    let shapes =
+        infer_shapes(specs, [latent, 1, 1]).map_err(|e| ExportError::Shape(e.to_string()))?;
+    let [c, h, w] = *shapes.last().expect("input shape");
+    if [c, h, w] != meta.image_shape {
+        return Err(ExportError::Shape(format!(
+            "network ends in {:?}, metadata says {:?}",
+            [c, h, w],
+            meta.image_shape
+        )));
+    }
+    let layers = &generator.network.layers;
+    if layers.len() != specs.len() {
+        return Err(ExportError::Shape(format!(
+            "{} layers in the module, {} in the spec",
+            layers.len(),
+            specs.len()
+        )));
+    }
+
+    let mut g = GraphBuilder {
+        nodes: Vec::new(),
+        initializers: Vec::new(),
+    };
+    let shape = g.shape_constant("z_shape".into(), [-1, latent as i64, 1, 1]);
+    g.nodes.push(node(
+        "Reshape",
+        "z_to_nchw",
+        &["z", &shape],
+        &["x0"],
+        vec![],
+    ));
+    let mut current = "x0".to_string();
+    // Layers that are the identity at inference (dropout) emit no node; the last emitting
+    // layer writes straight into `image`.
+    let last_emitting = specs
+        .iter()
+        .rposition(|s| !matches!(s, LayerSpec::Dropout { .. }))
+        .ok_or_else(|| ExportError::Shape("the network has no layer".into()))?;
+
+    for (index, (spec, layer)) in specs.iter().zip(layers).enumerate() {
+        let prefix = format!("layers.{index}.{}", spec.kind());
+        let out = if index == last_emitting {
+            "image".to_string()
+        } else {
+            format!("x{}", index + 1)
+        };
+        let unsupported = |reason: &str| ExportError::Unsupported {
+            index,
+            layer: spec.kind().to_string(),
+            reason: reason.to_string(),
+        };
+        let emitted = match (spec, layer) {
+            (LayerSpec::Linear { output, .. }, Layer::Linear(linear)) => {
+                let weight = g.weight(format!("{prefix}.weight"), values(&linear.weight));
+                let flat = format!("{prefix}.flat");
+                let gemm = format!("{prefix}.gemm");
+                g.nodes.push(node(
+                    "Flatten",
+                    &format!("{prefix}.flatten"),
+                    &[&current],
+                    &[&flat],
+                    vec![attr_int("axis", 1)],
+                ));
+                let mut inputs = vec![flat.clone(), weight];
+                if let Some(bias) = &linear.bias {
+                    inputs.push(g.weight(format!("{prefix}.bias"), values(bias)));
+                }
+                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                g.nodes
+                    .push(node("Gemm", &prefix, &inputs, &[&gemm], vec![]));
+                let shape = g.shape_constant(format!("{prefix}.shape"), [-1, *output as i64, 1, 1]);
+                g.nodes.push(node(
+                    "Reshape",
+                    &format!("{prefix}.unflatten"),
+                    &[&gemm, &shape],
+                    &[&out],
+                    vec![],
+                ));
+                true
+            }
+            (
+                LayerSpec::ConvTranspose2d {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                }
+                | LayerSpec::Conv2d {
+                    kernel,
+                    stride,
+                    padding,
+                    ..
+                },
+                Layer::ConvTranspose2d(_) | Layer::Conv2d(_),
+            ) => {
+                let (op, weight, bias) = match layer {
+                    Layer::ConvTranspose2d(conv)
+                        if matches!(spec, LayerSpec::ConvTranspose2d { .. }) =>
+                    {
+                        ("ConvTranspose", &conv.weight, &conv.bias)
+                    }
+                    Layer::Conv2d(conv) if matches!(spec, LayerSpec::Conv2d { .. }) => {
+                        ("Conv", &conv.weight, &conv.bias)
+                    }
+                    _ => return Err(unsupported("the module's layer does not match the spec")),
+                };
+                let mut inputs = vec![
+                    current.clone(),
+                    g.weight(format!("{prefix}.weight"), values(weight)),
+                ];
+                if let Some(bias) = bias {
+                    inputs.push(g.weight(format!("{prefix}.bias"), values(bias)));
+                }
+                let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
+                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                g.nodes.push(node(
+                    op,
+                    &prefix,
+                    &inputs,
+                    &[&out],
+                    vec![
+                        attr_ints("kernel_shape", &[k, k]),
+                        attr_ints("strides", &[s, s]),
+                        attr_ints("pads", &[p, p, p, p]),
+                        attr_ints("dilations", &[1, 1]),
+                        attr_int("group", 1),
+                    ],
+                ));
+                true
+            }
+            (LayerSpec::BatchNorm { .. }, Layer::BatchNorm(norm)) => {
+                let scale = g.weight(format!("{prefix}.scale"), values(&norm.gamma));
+                let bias = g.weight(format!("{prefix}.bias"), values(&norm.beta));
+                let n = norm.gamma.val().dims()[0];
+                let mean = g.weight(
+                    format!("{prefix}.mean"),
+                    (vec![n], running(norm.running_mean.value())),
+                );
+                let var = g.weight(
+                    format!("{prefix}.var"),
+                    (vec![n], running(norm.running_var.value())),
+                );
+                g.nodes.push(node(
+                    "BatchNormalization",
+                    &prefix,
+                    &[&current, &scale, &bias, &mean, &var],
+                    &[&out],
+                    vec![attr_float("epsilon", norm.epsilon as f32)],
+                ));
+                true
+            }
+            (LayerSpec::Relu, Layer::Relu(_)) => {
+                g.nodes
+                    .push(node("Relu", &prefix, &[&current], &[&out], vec![]));
+                true
+            }
+            (LayerSpec::LeakyRelu { slope }, Layer::LeakyRelu(_)) => {
+                g.nodes.push(node(
+                    "LeakyRelu",
+                    &prefix,
+                    &[&current],
+                    &[&out],
+                    vec![attr_float("alpha", *slope as f32)],
+                ));
+                true
+            }
+            (LayerSpec::Tanh, Layer::Tanh(_)) => {
+                g.nodes
+                    .push(node("Tanh", &prefix, &[&current], &[&out], vec![]));
+                true
+            }
+            (LayerSpec::Sigmoid, Layer::Sigmoid(_)) => {
+                g.nodes
+                    .push(node("Sigmoid", &prefix, &[&current], &[&out], vec![]));
+                true
+            }
+            (LayerSpec::Dropout { .. }, Layer::Dropout(_)) => false,
+            (LayerSpec::Reshape { shape: [c, h, w] }, Layer::Reshape(_)) => {
+                let shape = g.shape_constant(
+                    format!("{prefix}.shape"),
+                    [-1, *c as i64, *h as i64, *w as i64],
+                );
+                g.nodes.push(node(
+                    "Reshape",
+                    &prefix,
+                    &[&current, &shape],
+                    &[&out],
+                    vec![],
+                ));
+                true
+            }
+            (LayerSpec::Flatten, Layer::Flatten(_)) => {
+                let [c, h, w] = shapes[index];
+                let shape =
+                    g.shape_constant(format!("{prefix}.shape"), [-1, (c * h * w) as i64, 1, 1]);
+                g.nodes.push(node(
+                    "Reshape",
+                    &prefix,
+                    &[&current, &shape],
+                    &[&out],
+                    vec![],
+                ));
+                true
+            }
+            _ => return Err(unsupported("the module's layer does not match the spec")),
+        };
+        if emitted {
+            current = out;
+        }
+    }
+
+    let batch = || Dim::Named("N".into());
+    let graph = GraphProto {
+        name: format!("gantry_{}_generator", meta.model_kind),
+        node: g.nodes,
+        initializer: g.initializers,
+        input: vec![value_info(
+            "z",
+            data_type::FLOAT,
+            &[batch(), Dim::Fixed(latent)],
+        )],
+        output: vec![value_info(
+            "image",
+            data_type::FLOAT,
+            &[batch(), Dim::Fixed(c), Dim::Fixed(h), Dim::Fixed(w)],
+        )],
+        doc_string: format!(
+            "{} generator trained on {} by gantry",
+            meta.model_kind, meta.dataset
+        ),
+        ..Default::default()
+    };
+    Ok(ModelProto {
+        ir_version: IR_VERSION,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: OPSET_VERSION,
+        }],
+        producer_name: "gantry".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        model_version: 1,
+        doc_string: "A GAN generator: latent z (standard normal) to images in [-1, 1].".into(),
+        graph: Some(graph),
+        metadata_props: meta.to_props(),
+        ..Default::default()
+    })
+}

@@ -1,0 +1,102 @@
+//! Running an exported file in ONNX Runtime, the reference every export is checked against.
+//!
+//! `ort` is built with `load-dynamic`: the ONNX Runtime library is opened at run time from
+//! `ORT_DYLIB_PATH` (or the copy `scripts/setup-python-tools.sh` installs under `.tools/`),
+//! so building gantry downloads nothing.
+
+use anyhow::{Context, bail};
+use ort::session::Session;
+use ort::value::Tensor;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Where `scripts/setup-python-tools.sh` installs the `onnxruntime` wheel.
+pub const TOOLS_DIR: &str = ".tools/python";
+
+/// The ONNX Runtime shared library: `ORT_DYLIB_PATH`, else the one under `.tools/python`
+/// of the current directory or of any parent.
+pub fn find_library() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("ORT_DYLIB_PATH") {
+        let path = PathBuf::from(path);
+        if path.exists() {
+            return Ok(path);
+        }
+        bail!("ORT_DYLIB_PATH={} does not exist", path.display());
+    }
+    let mut dir = std::env::current_dir().ok();
+    while let Some(d) = dir {
+        let capi = d.join(TOOLS_DIR).join("onnxruntime/capi");
+        if let Ok(entries) = std::fs::read_dir(&capi) {
+            let mut libs: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("libonnxruntime.so."))
+                })
+                .collect();
+            libs.sort();
+            if let Some(lib) = libs.pop() {
+                return Ok(lib);
+            }
+        }
+        dir = d.parent().map(Path::to_path_buf);
+    }
+    bail!(
+        "ONNX Runtime not found: run `scripts/setup-python-tools.sh` (installs the onnxruntime wheel under {TOOLS_DIR}) \
+         or set ORT_DYLIB_PATH to a libonnxruntime.so; or export with --no-verify"
+    )
+}
+
+static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
+
+fn environment() -> anyhow::Result<&'static ort::environment::Environment> {
+    let env = ENVIRONMENT.get_or_init(|| {
+        let library = find_library().map_err(|e| e.to_string())?;
+        let builder = ort::init_from(&library)
+            .map_err(|e| format!("{}: cannot load ONNX Runtime: {e}", library.display()))?;
+        builder.build().map_err(|e| format!("ONNX Runtime: {e}"))
+    });
+    env.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// An exported generator opened in ONNX Runtime.
+pub struct OrtGenerator {
+    session: Session,
+}
+
+impl OrtGenerator {
+    pub fn open(model: &Path) -> anyhow::Result<Self> {
+        let session = Session::builder(environment()?)
+            .map_err(|e| anyhow::anyhow!("ONNX Runtime: {e}"))?
+            .commit_from_file(model)
+            .map_err(|e| {
+                anyhow::anyhow!("{}: ONNX Runtime cannot load it: {e}", model.display())
+            })?;
+        Ok(Self { session })
+    }
+
+    /// `image` for latent `z` (`[n, latent]` row-major) and optional `label`s; values and shape.
+    pub fn generate(
+        &mut self,
+        z: &[f32],
+        n: usize,
+        labels: Option<&[i64]>,
+    ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
+        let latent = z.len() / n;
+        let z = Tensor::from_array(([n, latent], z.to_vec())).context("z tensor")?;
+        let outputs = match labels {
+            Some(labels) => {
+                let labels = Tensor::from_array(([n], labels.to_vec())).context("label tensor")?;
+                self.session.run(ort::inputs!["z" => z, "label" => labels])
+            }
+            None => self.session.run(ort::inputs!["z" => z]),
+        }
+        .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
+        let (shape, values) = outputs["image"]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| anyhow::anyhow!("ONNX Runtime output: {e}"))?;
+        Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))
+    }
+}
