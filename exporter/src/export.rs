@@ -143,6 +143,7 @@ pub fn export_checkpoint(
     }
 }
 
+/// The largest |a - b| (NaN if any difference is NaN).
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     let mut worst = 0.0f32;
