@@ -1,9 +1,10 @@
 //! The exported generator the cross-crate tests share, and how to make it again.
 //!
 //! `fixtures/dcgan28-tiny.onnx` is committed because burn-onnx imports it at build time.
-//! It is a narrow DCGAN trained for 3 steps on the first 128 MNIST images with seed 42,
-//! so its BatchNorm statistics are real; every step of that is deterministic, and a test
-//! checks that the committed file is exactly what the exporter writes today.
+//! It is a narrow DCGAN trained for 40 steps (5 epochs of the first 256 MNIST images) with
+//! seed 42: enough for BatchNorm's running statistics to settle, so the images it makes in
+//! inference mode have real contrast. Every step is deterministic, and a test checks that
+//! the committed file is exactly what the exporter writes today.
 
 use gantry_exporter::{ExportOptions, export_checkpoint};
 use gantry_trainer::data::DatasetName;
@@ -26,9 +27,9 @@ pub fn data_dir() -> PathBuf {
 pub fn tiny_config() -> TrainingConfig {
     TrainingConfig::new()
         .with_dataset(DatasetName::Mnist)
-        .with_limit(Some(128))
+        .with_limit(Some(256))
         .with_batch_size(32)
-        .with_epochs(1)
+        .with_epochs(5)
         .with_sample_count(4)
         .with_model(ModelConfig::Dcgan28(
             DcganConfig::new()
@@ -45,7 +46,7 @@ pub fn make_tiny(work: &Path, out: &Path) -> anyhow::Result<()> {
         data_dir: data_dir(),
         show_progress: false,
         log_lines: false,
-        stop_after_steps: Some(3),
+        stop_after_steps: None,
     };
     train(&run, &tiny_config(), &options)?;
     export_checkpoint(&run, out, &ExportOptions::default())?;

@@ -1,1 +1,18 @@
+//! gantry's generator runtime: load an ONNX generator from bytes at run time and run it on
+//! burn's CPU backend — natively (tests, tools) or compiled to wasm32 for the web page.
+//!
+//! - [`value`]: tensors of any rank (burn is rank-typed, ONNX is not) and host-side integers
+//!   for the shape arithmetic exporters emit.
+//! - [`graph`]: parsing and checking a `ModelProto` into nodes this runtime can run.
+//! - [`ops`]: the operators, each on burn tensors.
+//! - [`runtime`]: [`runtime::Generator`]: load, describe, generate.
+//! - [`js`]: the wasm-bindgen API (`Generator.fromBytes`, `metadata()`, `generate()`,
+//!   `sampleLatent()`).
 
+pub mod graph;
+pub mod js;
+pub mod ops;
+pub mod runtime;
+pub mod value;
+
+pub use runtime::{Generator, RuntimeError};

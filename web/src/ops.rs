@@ -1,0 +1,614 @@
+//! ONNX operators on burn tensors (floats) and host integers (shape arithmetic).
+
+use crate::graph::{Node, tensor_value};
+use crate::value::{Float, Ints, Value};
+use burn::tensor::activation::{leaky_relu, relu, sigmoid, tanh};
+use burn::tensor::module::{conv_transpose2d, conv2d};
+use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
+use burn::tensor::{Device, Tensor};
+
+type Inputs = Vec<Option<Value>>;
+
+fn float(inputs: &Inputs, i: usize) -> Result<Float, String> {
+    match inputs.get(i).cloned().flatten() {
+        Some(Value::Float(f)) => Ok(f),
+        Some(Value::Int(_)) => Err(format!("input {i} is an integer tensor, expected float")),
+        None => Err(format!("input {i} is missing")),
+    }
+}
+
+fn ints(inputs: &Inputs, i: usize) -> Result<Ints, String> {
+    match inputs.get(i).cloned().flatten() {
+        Some(Value::Int(v)) => Ok(v),
+        Some(Value::Float(_)) => Err(format!("input {i} is a float tensor, expected integers")),
+        None => Err(format!("input {i} is missing")),
+    }
+}
+
+fn optional_float(inputs: &Inputs, i: usize) -> Result<Option<Float>, String> {
+    match inputs.get(i).cloned().flatten() {
+        None => Ok(None),
+        Some(_) => float(inputs, i).map(Some),
+    }
+}
+
+/// An axis attribute, negative counting from the end.
+fn axis(axis: i64, rank: usize) -> Result<usize, String> {
+    let a = if axis < 0 { axis + rank as i64 } else { axis };
+    if a < 0 || a as usize >= rank.max(1) {
+        return Err(format!("axis {axis} out of range for rank {rank}"));
+    }
+    Ok(a as usize)
+}
+
+fn pair(values: Option<Vec<i64>>, default: usize, what: &str) -> Result<[usize; 2], String> {
+    match values {
+        None => Ok([default, default]),
+        Some(v) if v.len() == 2 && v.iter().all(|&x| x >= 0) => Ok([v[0] as usize, v[1] as usize]),
+        Some(v) => Err(format!(
+            "{what} {v:?}: expected two non-negative values (2-D operators only)"
+        )),
+    }
+}
+
+fn check_auto_pad(node: &Node) -> Result<(), String> {
+    match node.attrs.string("auto_pad").as_deref() {
+        None | Some("NOTSET") | Some("") => Ok(()),
+        Some(other) => Err(format!(
+            "auto_pad={other} is not supported (explicit pads are)"
+        )),
+    }
+}
+
+/// Run one node on its inputs (in order, `None` for omitted optional inputs).
+pub fn run(node: &Node, inputs: Inputs, device: &Device) -> Result<Vec<Value>, String> {
+    let one = |v: Value| Ok(vec![v]);
+    match node.op.as_str() {
+        "Identity" | "Dropout" => one(inputs
+            .into_iter()
+            .next()
+            .flatten()
+            .ok_or("input 0 is missing")?),
+        "Relu" => one(Value::Float(map(float(&inputs, 0)?, |t| relu(t)))),
+        "Tanh" => one(Value::Float(map(float(&inputs, 0)?, |t| tanh(t)))),
+        "Sigmoid" => one(Value::Float(map(float(&inputs, 0)?, |t| sigmoid(t)))),
+        "LeakyRelu" => {
+            let alpha = node.attrs.float("alpha", 0.01) as f64;
+            one(Value::Float(map(float(&inputs, 0)?, |t| {
+                leaky_relu(t, alpha)
+            })))
+        }
+        "Conv" => one(Value::Float(Float::R4(conv(node, &inputs)?))),
+        "ConvTranspose" => one(Value::Float(Float::R4(conv_transpose(node, &inputs)?))),
+        "BatchNormalization" => one(Value::Float(batch_norm(node, &inputs)?)),
+        "Gemm" => one(Value::Float(Float::R2(gemm(node, &inputs)?))),
+        "MatMul" => one(Value::Float(matmul(
+            float(&inputs, 0)?,
+            float(&inputs, 1)?,
+        )?)),
+        "Add" | "Sub" | "Mul" | "Div" => one(binary(&node.op, inputs)?),
+        "Reshape" => one(reshape(node, inputs)?),
+        "Flatten" => {
+            let x = float(&inputs, 0)?;
+            let dims = x.dims();
+            let a = if node.attrs.int("axis", 1) < 0 {
+                node.attrs.int("axis", 1) + dims.len() as i64
+            } else {
+                node.attrs.int("axis", 1)
+            };
+            let a = a.clamp(0, dims.len() as i64) as usize;
+            let outer: usize = dims[..a].iter().product();
+            let inner: usize = dims[a..].iter().product();
+            one(Value::Float(x.reshape(&[outer, inner])?))
+        }
+        "Unsqueeze" | "Squeeze" => one(squeeze_or_unsqueeze(node, inputs)?),
+        "Shape" => {
+            let dims = inputs
+                .first()
+                .cloned()
+                .flatten()
+                .ok_or("input 0 is missing")?
+                .dims();
+            let rank = dims.len() as i64;
+            let clamp = |v: i64| (if v < 0 { v + rank } else { v }).clamp(0, rank) as usize;
+            let start = clamp(node.attrs.int("start", 0));
+            let end = clamp(node.attrs.int("end", rank));
+            one(Value::Int(Ints::vector(
+                dims[start..end.max(start)]
+                    .iter()
+                    .map(|&d| d as i64)
+                    .collect(),
+            )))
+        }
+        "Gather" => one(gather(node, inputs, device)?),
+        "Concat" => one(concat(node, inputs)?),
+        "Constant" => one(constant(node, device)?),
+        "Cast" => one(cast(node, inputs, device)?),
+        other => Err(format!("unsupported ONNX operator `{other}`")),
+    }
+}
+
+fn map(x: Float, f: impl Fn(Tensor<4>) -> Tensor<4>) -> Float {
+    // Element-wise functions are rank-agnostic; run them at rank 4 and restore the shape.
+    let dims = x.dims();
+    let r4 = x.lift(4).expect("rank ≤ 4").as4().expect("rank 4");
+    Float::R4(f(r4)).reshape(&dims).expect("same size")
+}
+
+fn conv(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
+    check_auto_pad(node)?;
+    let x = float(inputs, 0)?.as4()?;
+    let w = float(inputs, 1)?.as4()?;
+    let bias = optional_float(inputs, 2)?.map(Float::as1).transpose()?;
+    let strides = pair(node.attrs.ints("strides"), 1, "strides")?;
+    let dilations = pair(node.attrs.ints("dilations"), 1, "dilations")?;
+    let pads = match node.attrs.ints("pads") {
+        None => [(0, 0), (0, 0)],
+        Some(p) if p.len() == 4 && p.iter().all(|&v| v >= 0) => [
+            (p[0] as usize, p[2] as usize),
+            (p[1] as usize, p[3] as usize),
+        ],
+        Some(p) => return Err(format!("pads {p:?}: expected four non-negative values")),
+    };
+    let groups = node.attrs.int("group", 1).max(1) as usize;
+    let [_, c, _, _] = x.dims();
+    let [_, wc, _, _] = w.dims();
+    if c != wc * groups {
+        return Err(format!(
+            "input has {c} channels, the weight expects {}",
+            wc * groups
+        ));
+    }
+    Ok(conv2d(
+        x,
+        w,
+        bias,
+        ConvOptions::new_with_padding(strides, pads, dilations, groups),
+    ))
+}
+
+fn conv_transpose(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
+    check_auto_pad(node)?;
+    if node.attrs.has("output_shape") {
+        return Err(
+            "the output_shape attribute is not supported (pads and output_padding are)".into(),
+        );
+    }
+    let x = float(inputs, 0)?.as4()?;
+    let w = float(inputs, 1)?.as4()?;
+    let bias = optional_float(inputs, 2)?.map(Float::as1).transpose()?;
+    let strides = pair(node.attrs.ints("strides"), 1, "strides")?;
+    let dilations = pair(node.attrs.ints("dilations"), 1, "dilations")?;
+    let output_padding = pair(node.attrs.ints("output_padding"), 0, "output_padding")?;
+    let padding = match node.attrs.ints("pads") {
+        None => [0, 0],
+        Some(p) if p.len() == 4 && p[0] == p[2] && p[1] == p[3] && p.iter().all(|&v| v >= 0) => {
+            [p[0] as usize, p[1] as usize]
+        }
+        Some(p) => {
+            return Err(format!(
+                "pads {p:?}: only symmetric padding is supported for ConvTranspose"
+            ));
+        }
+    };
+    let groups = node.attrs.int("group", 1).max(1) as usize;
+    let [_, c, _, _] = x.dims();
+    let [wc, _, _, _] = w.dims();
+    if c != wc {
+        return Err(format!("input has {c} channels, the weight expects {wc}"));
+    }
+    Ok(conv_transpose2d(
+        x,
+        w,
+        bias,
+        ConvTransposeOptions::new(strides, padding, output_padding, dilations, groups),
+    ))
+}
+
+fn batch_norm(node: &Node, inputs: &Inputs) -> Result<Float, String> {
+    if node.attrs.int("training_mode", 0) != 0 {
+        return Err("training_mode=1 is not supported (inference only)".into());
+    }
+    let x = float(inputs, 0)?;
+    let dims = x.dims();
+    if dims.len() < 2 {
+        return Err(format!("input of shape {dims:?}: expected [N, C, ...]"));
+    }
+    let channels = dims[1];
+    let eps = node.attrs.float("epsilon", 1e-5) as f64;
+    // Per-channel parameters shaped [1, C, 1, 1] broadcast over a rank-4 view of x.
+    let param = |i: usize| -> Result<Tensor<4>, String> {
+        let p = float(inputs, i)?.as1()?;
+        if p.dims()[0] != channels {
+            return Err(format!(
+                "input {i} has {} values for {channels} channels",
+                p.dims()[0]
+            ));
+        }
+        Ok(p.reshape([1, channels, 1, 1]))
+    };
+    let (scale, bias, mean, var) = (param(1)?, param(2)?, param(3)?, param(4)?);
+    let spatial: usize = dims[2..].iter().product();
+    let x4 = x.reshape(&[dims[0], channels, spatial, 1])?.as4()?;
+    let y = (x4 - mean) / (var + eps).sqrt() * scale + bias;
+    Float::R4(y).reshape(&dims)
+}
+
+fn gemm(node: &Node, inputs: &Inputs) -> Result<Tensor<2>, String> {
+    let mut a = float(inputs, 0)?.as2()?;
+    let mut b = float(inputs, 1)?.as2()?;
+    if node.attrs.int("transA", 0) != 0 {
+        a = a.transpose();
+    }
+    if node.attrs.int("transB", 0) != 0 {
+        b = b.transpose();
+    }
+    let (alpha, beta) = (
+        node.attrs.float("alpha", 1.0),
+        node.attrs.float("beta", 1.0),
+    );
+    let [_, k] = a.dims();
+    let [kb, n] = b.dims();
+    if k != kb {
+        return Err(format!("cannot multiply [_, {k}] by [{kb}, {n}]"));
+    }
+    let mut y = a.matmul(b);
+    if alpha != 1.0 {
+        y = y * alpha;
+    }
+    if let Some(c) = optional_float(inputs, 2)? {
+        let c = match c.lift(2)? {
+            Float::R2(c) => c,
+            other => return Err(format!("C of shape {:?}: expected rank ≤ 2", other.dims())),
+        };
+        y = y + c * beta;
+    }
+    Ok(y)
+}
+
+fn matmul(a: Float, b: Float) -> Result<Float, String> {
+    let rank = a.rank().max(b.rank()).max(2);
+    match (a.lift(rank)?, b.lift(rank)?) {
+        (Float::R2(a), Float::R2(b)) => Ok(Float::R2(a.matmul(b))),
+        (Float::R3(a), Float::R3(b)) => Ok(Float::R3(a.matmul(b))),
+        (Float::R4(a), Float::R4(b)) => Ok(Float::R4(a.matmul(b))),
+        (a, b) => Err(format!(
+            "MatMul of shapes {:?} and {:?} is not supported",
+            a.dims(),
+            b.dims()
+        )),
+    }
+}
+
+fn binary(op: &str, inputs: Inputs) -> Result<Value, String> {
+    let get = |i: usize| {
+        inputs
+            .get(i)
+            .cloned()
+            .flatten()
+            .ok_or(format!("input {i} is missing"))
+    };
+    match (get(0)?, get(1)?) {
+        (Value::Int(a), Value::Int(b)) => {
+            // Shape arithmetic: element-wise on the host, a scalar broadcasting over a vector.
+            let n = a.data.len().max(b.data.len());
+            let at = |v: &Ints, i: usize| {
+                if v.data.len() == 1 {
+                    v.data[0]
+                } else {
+                    v.data[i]
+                }
+            };
+            if (a.data.len() != n && a.data.len() != 1) || (b.data.len() != n && b.data.len() != 1)
+            {
+                return Err(format!(
+                    "cannot broadcast integer shapes {:?} and {:?}",
+                    a.dims, b.dims
+                ));
+            }
+            let data = (0..n)
+                .map(|i| match op {
+                    "Add" => Ok(at(&a, i) + at(&b, i)),
+                    "Sub" => Ok(at(&a, i) - at(&b, i)),
+                    "Mul" => Ok(at(&a, i) * at(&b, i)),
+                    _ => at(&a, i)
+                        .checked_div(at(&b, i))
+                        .ok_or("integer division by zero".to_string()),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let dims = if a.data.len() >= b.data.len() {
+                a.dims
+            } else {
+                b.dims
+            };
+            Ok(Value::Int(Ints { dims, data }))
+        }
+        (Value::Float(a), Value::Float(b)) => {
+            let rank = a.rank().max(b.rank());
+            let (a, b) = (a.lift(rank)?, b.lift(rank)?);
+            let (da, db) = (a.dims(), b.dims());
+            if da
+                .iter()
+                .zip(&db)
+                .any(|(x, y)| x != y && *x != 1 && *y != 1)
+            {
+                return Err(format!("cannot broadcast shapes {da:?} and {db:?}"));
+            }
+            macro_rules! apply {
+                ($x:expr, $y:expr) => {
+                    match op {
+                        "Add" => $x + $y,
+                        "Sub" => $x - $y,
+                        "Mul" => $x * $y,
+                        _ => $x / $y,
+                    }
+                };
+            }
+            Ok(Value::Float(match (a, b) {
+                (Float::R1(x), Float::R1(y)) => Float::R1(apply!(x, y)),
+                (Float::R2(x), Float::R2(y)) => Float::R2(apply!(x, y)),
+                (Float::R3(x), Float::R3(y)) => Float::R3(apply!(x, y)),
+                (Float::R4(x), Float::R4(y)) => Float::R4(apply!(x, y)),
+                _ => unreachable!("lifted to the same rank"),
+            }))
+        }
+        _ => Err(format!(
+            "{op} of a float and an integer tensor: insert a Cast"
+        )),
+    }
+}
+
+fn reshape(node: &Node, inputs: Inputs) -> Result<Value, String> {
+    if node.attrs.int("allowzero", 0) != 0 {
+        return Err("allowzero=1 is not supported".into());
+    }
+    let target = ints(&inputs, 1)?.data;
+    let x = inputs
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or("input 0 is missing")?;
+    let dims = x.dims();
+    let total: usize = dims.iter().product();
+    let mut out = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, &t) in target.iter().enumerate() {
+        match t {
+            0 => out.push(*dims.get(i).ok_or(format!(
+                "shape {target:?}: 0 at axis {i} copies no input axis"
+            ))?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            t if t > 0 => out.push(t as usize),
+            _ => return Err(format!("shape {target:?} is not valid")),
+        }
+    }
+    if let Some(i) = infer {
+        let known: usize = out.iter().product();
+        if known == 0 || total % known != 0 {
+            return Err(format!("cannot reshape {dims:?} to {target:?}"));
+        }
+        out[i] = total / known;
+    }
+    match x {
+        Value::Float(f) => Ok(Value::Float(f.reshape(&out)?)),
+        Value::Int(mut v) => {
+            if out.iter().product::<usize>() != v.data.len() {
+                return Err(format!("cannot reshape {dims:?} to {target:?}"));
+            }
+            v.dims = out;
+            Ok(Value::Int(v))
+        }
+    }
+}
+
+fn squeeze_or_unsqueeze(node: &Node, inputs: Inputs) -> Result<Value, String> {
+    // Opset 13 moved `axes` from an attribute to an optional second input.
+    let axes = match inputs.get(1).cloned().flatten() {
+        Some(Value::Int(v)) => Some(v.data),
+        Some(Value::Float(_)) => return Err("axes must be integers".into()),
+        None => node.attrs.ints("axes"),
+    };
+    let x = inputs
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or("input 0 is missing")?;
+    let dims = x.dims();
+    let out: Vec<usize> = if node.op == "Unsqueeze" {
+        let axes = axes.ok_or("Unsqueeze needs axes")?;
+        let rank = dims.len() + axes.len();
+        let mut positions = axes
+            .iter()
+            .map(|&a| axis(a, rank))
+            .collect::<Result<Vec<_>, _>>()?;
+        positions.sort_unstable();
+        let mut rest = dims.iter();
+        (0..rank)
+            .map(|i| {
+                if positions.contains(&i) {
+                    1
+                } else {
+                    *rest.next().expect("sizes add up")
+                }
+            })
+            .collect()
+    } else {
+        let positions = match axes {
+            Some(axes) => axes
+                .iter()
+                .map(|&a| axis(a, dims.len()))
+                .collect::<Result<Vec<_>, _>>()?,
+            None => (0..dims.len()).filter(|&i| dims[i] == 1).collect(),
+        };
+        dims.iter()
+            .enumerate()
+            .filter(|(i, _)| !positions.contains(i))
+            .map(|(_, &d)| d)
+            .collect()
+    };
+    match x {
+        Value::Int(mut v) => {
+            v.dims = out;
+            Ok(Value::Int(v))
+        }
+        Value::Float(f) if out.is_empty() => Ok(Value::Float(f.reshape(&[1])?)),
+        Value::Float(f) => Ok(Value::Float(f.reshape(&out)?)),
+    }
+}
+
+fn gather(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let indices = ints(&inputs, 1)?;
+    let data = inputs
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or("input 0 is missing")?;
+    let dims = data.dims();
+    let a = axis(node.attrs.int("axis", 0), dims.len())?;
+    let size = dims[a] as i64;
+    let resolved: Vec<i64> = indices
+        .data
+        .iter()
+        .map(|&i| {
+            let j = if i < 0 { i + size } else { i };
+            if (0..size).contains(&j) {
+                Ok(j)
+            } else {
+                Err(format!("index {i} out of range for axis of size {size}"))
+            }
+        })
+        .collect::<Result<_, String>>()?;
+    // Output shape: data dims with axis `a` replaced by the indices' dims.
+    let mut out_dims = dims[..a].to_vec();
+    out_dims.extend(&indices.dims);
+    out_dims.extend(&dims[a + 1..]);
+    match data {
+        Value::Int(v) => {
+            if dims.len() != 1 {
+                return Err("Gather on integer tensors of rank > 1 is not supported".into());
+            }
+            Ok(Value::Int(Ints {
+                dims: out_dims,
+                data: resolved.iter().map(|&i| v.data[i as usize]).collect(),
+            }))
+        }
+        Value::Float(f) => {
+            let index = Ints::vector(resolved).to_tensor(device);
+            let picked = match f {
+                Float::R1(t) => Float::R1(t.select(a, index)),
+                Float::R2(t) => Float::R2(t.select(a, index)),
+                Float::R3(t) => Float::R3(t.select(a, index)),
+                Float::R4(t) => Float::R4(t.select(a, index)),
+            };
+            let out_dims = if out_dims.is_empty() {
+                vec![1]
+            } else {
+                out_dims
+            };
+            Ok(Value::Float(picked.reshape(&out_dims)?))
+        }
+    }
+}
+
+fn concat(node: &Node, inputs: Inputs) -> Result<Value, String> {
+    let values: Vec<Value> = inputs.into_iter().flatten().collect();
+    let first = values.first().ok_or("Concat of nothing")?;
+    let rank = first.dims().len().max(1);
+    let a = axis(node.attrs.int("axis", 0), rank)?;
+    if values.iter().all(|v| matches!(v, Value::Int(_))) {
+        if rank != 1 {
+            return Err("Concat of integer tensors of rank > 1 is not supported".into());
+        }
+        let data: Vec<i64> = values
+            .iter()
+            .flat_map(|v| {
+                if let Value::Int(i) = v {
+                    i.data.clone()
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        return Ok(Value::Int(Ints::vector(data)));
+    }
+    let floats: Vec<Float> = values
+        .into_iter()
+        .map(|v| match v {
+            Value::Float(f) if f.rank() == rank => Ok(f),
+            Value::Float(f) => Err(format!("Concat of ranks {rank} and {}", f.rank())),
+            Value::Int(_) => Err("Concat of float and integer tensors: insert a Cast".to_string()),
+        })
+        .collect::<Result<_, _>>()?;
+    macro_rules! cat {
+        ($variant:ident) => {{
+            let parts = floats
+                .into_iter()
+                .map(|f| match f {
+                    Float::$variant(t) => Ok(t),
+                    _ => Err("mixed ranks".to_string()),
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Float::$variant(Tensor::cat(parts, a))
+        }};
+    }
+    Ok(Value::Float(match rank {
+        1 => cat!(R1),
+        2 => cat!(R2),
+        3 => cat!(R3),
+        4 => cat!(R4),
+        r => return Err(format!("rank {r} is not supported")),
+    }))
+}
+
+fn constant(node: &Node, device: &Device) -> Result<Value, String> {
+    if let Some(t) = node.attrs.tensor("value") {
+        return tensor_value(t, device);
+    }
+    if node.attrs.has("value_float") {
+        return Ok(Value::Float(Float::from_values(
+            vec![node.attrs.float("value_float", 0.0)],
+            &[1],
+            device,
+        )?));
+    }
+    if let Some(v) = node.attrs.ints("value_ints") {
+        return Ok(Value::Int(Ints::vector(v)));
+    }
+    if node.attrs.has("value_int") {
+        return Ok(Value::Int(Ints {
+            dims: vec![],
+            data: vec![node.attrs.int("value_int", 0)],
+        }));
+    }
+    Err("Constant without a supported value (value, value_float, value_int, value_ints)".into())
+}
+
+fn cast(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+    use gantry_onnx::data_type as dt;
+    let x = inputs
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or("input 0 is missing")?;
+    let to = node.attrs.int("to", 0) as i32;
+    match (x, to) {
+        (Value::Float(f), dt::FLOAT) => Ok(Value::Float(f)),
+        (Value::Int(v), dt::INT64 | dt::INT32) => Ok(Value::Int(v)),
+        (Value::Int(v), dt::FLOAT) => Ok(Value::Float(Float::from_values(
+            v.data.iter().map(|&i| i as f32).collect(),
+            &v.dims,
+            device,
+        )?)),
+        (Value::Float(f), dt::INT64 | dt::INT32) => {
+            let dims = f.dims();
+            Ok(Value::Int(Ints {
+                dims,
+                data: f.values().iter().map(|&v| v as i64).collect(),
+            }))
+        }
+        (_, other) => Err(format!("Cast to element type {other} is not supported")),
+    }
+}

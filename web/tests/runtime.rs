@@ -1,0 +1,361 @@
+//! The runtime (natively, the same Rust that runs in the browser) against ONNX Runtime.
+
+use gantry_exporter::export::max_abs_diff;
+use gantry_exporter::runtime::OrtGenerator;
+use gantry_latent::{SplitMix64, Stream, normal_batch};
+use gantry_onnx::build::{
+    Dim, attr_float, attr_int, attr_ints, node, tensor_f32, tensor_i64, value_info,
+};
+use gantry_onnx::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, attribute_type,
+    data_type,
+};
+use gantry_web::Generator;
+use prost::Message;
+use std::path::{Path, PathBuf};
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/dcgan28-tiny.onnx")
+}
+
+/// Run `file` in both runtimes on the same inputs; the largest difference.
+fn compare(file: &Path, n: usize, latent: usize, labels: Option<Vec<i64>>) -> f32 {
+    let generator = Generator::from_bytes(&std::fs::read(file).unwrap()).unwrap();
+    let z = normal_batch(3, Stream::Sample, n as u64, n, latent);
+    let (ours, our_shape) = generator.generate(&z, labels.as_deref()).unwrap();
+    let (theirs, their_shape) = OrtGenerator::open(file)
+        .unwrap()
+        .generate(&z, n, labels.as_deref())
+        .unwrap();
+    assert_eq!(our_shape, their_shape);
+    // A flat image would prove nothing: the pixels must vary.
+    let mean = ours.iter().sum::<f32>() / ours.len() as f32;
+    let std = (ours.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / ours.len() as f32).sqrt();
+    assert!(std > 0.01, "pixel std {std}");
+    max_abs_diff(&ours, &theirs)
+}
+
+#[test]
+fn gantry_exports_match_onnx_runtime() {
+    for n in [1, 64] {
+        let diff = compare(&fixture(), n, 100, None);
+        println!("gantry dcgan28, batch {n}: max |Δ| = {diff:.2e}");
+        assert!(diff <= 1e-4, "batch {n}: {diff}");
+    }
+    let generator = Generator::from_bytes(&std::fs::read(fixture()).unwrap()).unwrap();
+    let info = generator.describe();
+    assert_eq!(info["props"]["gantry.dataset"], "mnist");
+    assert_eq!(info["latentDim"], 100);
+    assert_eq!(info["inputs"][0]["shape"], serde_json::json!(["N", 100]));
+    assert_eq!(
+        info["outputs"][0]["shape"],
+        serde_json::json!(["N", 1, 28, 28])
+    );
+}
+
+fn random(
+    rng: &mut SplitMix64,
+    name: &str,
+    dims: &[usize],
+    scale: f32,
+) -> gantry_onnx::TensorProto {
+    let mut values = vec![0.0; dims.iter().product()];
+    rng.fill_normal(&mut values);
+    values.iter_mut().for_each(|v| *v *= scale);
+    tensor_f32(name, dims, &values)
+}
+
+fn constant_tensor(name: &str, output: &str, t: gantry_onnx::TensorProto) -> NodeProto {
+    let attr = AttributeProto {
+        name: "value".into(),
+        r#type: attribute_type::TENSOR,
+        t: Some(t),
+        ..Default::default()
+    };
+    node("Constant", name, &[], &[output], vec![attr])
+}
+
+/// A conditional generator laid out as `torch.onnx.export` writes one: Linear as Gemm with
+/// transB=1, BatchNorm1d on [N, F], `x.view(x.size(0), 16, 7, 7)` as Shape → Gather →
+/// Unsqueeze → Concat → Reshape, Constant nodes, label embedding as Gather, Concat of z and
+/// the embedding, ConvTranspose with output_padding, Conv, Mul/Add, Flatten, MatMul.
+fn pytorch_style_conditional() -> ModelProto {
+    let mut rng = SplitMix64::for_stream(9, Stream::Init, 0);
+    let initializer = vec![
+        random(&mut rng, "embed.weight", &[10, 10], 1.0),
+        random(&mut rng, "mix.weight", &[100, 100], 0.1),
+        random(&mut rng, "fc.weight", &[784, 110], 0.3),
+        random(&mut rng, "fc.bias", &[784], 0.1),
+        random(&mut rng, "bn1.weight", &[784], 0.1),
+        random(&mut rng, "bn1.bias", &[784], 0.1),
+        random(&mut rng, "bn1.running_mean", &[784], 0.1),
+        tensor_f32("bn1.running_var", &[784], &vec![1.3; 784]),
+        random(&mut rng, "up1.weight", &[16, 8, 4, 4], 0.5),
+        random(&mut rng, "up1.bias", &[8], 0.1),
+        random(&mut rng, "bn2.weight", &[8], 0.1),
+        random(&mut rng, "bn2.bias", &[8], 0.1),
+        random(&mut rng, "bn2.running_mean", &[8], 0.1),
+        tensor_f32(
+            "bn2.running_var",
+            &[8],
+            &[0.5, 0.7, 0.9, 1.1, 1.3, 1.5, 1.7, 1.9],
+        ),
+        random(&mut rng, "up2.weight", &[8, 4, 3, 3], 0.5),
+        random(&mut rng, "out.weight", &[1, 4, 3, 3], 0.5),
+        random(&mut rng, "out.bias", &[1], 0.1),
+    ];
+    let nodes = vec![
+        node(
+            "MatMul",
+            "/mix/MatMul",
+            &["z", "mix.weight"],
+            &["z2"],
+            vec![],
+        ),
+        node(
+            "Gather",
+            "/embed/Gather",
+            &["embed.weight", "label"],
+            &["emb"],
+            vec![],
+        ),
+        node(
+            "Flatten",
+            "/Flatten",
+            &["emb"],
+            &["emb_flat"],
+            vec![attr_int("axis", 1)],
+        ),
+        node(
+            "Concat",
+            "/Concat",
+            &["z2", "emb_flat"],
+            &["x"],
+            vec![attr_int("axis", 1)],
+        ),
+        node(
+            "Gemm",
+            "/fc/Gemm",
+            &["x", "fc.weight", "fc.bias"],
+            &["h"],
+            vec![
+                attr_float("alpha", 1.0),
+                attr_float("beta", 1.0),
+                attr_int("transB", 1),
+            ],
+        ),
+        node(
+            "BatchNormalization",
+            "/bn1/BatchNormalization",
+            &[
+                "h",
+                "bn1.weight",
+                "bn1.bias",
+                "bn1.running_mean",
+                "bn1.running_var",
+            ],
+            &["h_bn"],
+            vec![attr_float("epsilon", 1e-5), attr_float("momentum", 0.9)],
+        ),
+        node(
+            "LeakyRelu",
+            "/LeakyRelu",
+            &["h_bn"],
+            &["h_act"],
+            vec![attr_float("alpha", 0.2)],
+        ),
+        node("Shape", "/Shape", &["h_act"], &["shape"], vec![]),
+        constant_tensor("/Constant", "zero", tensor_i64("", &[], &[0])),
+        node(
+            "Gather",
+            "/Gather",
+            &["shape", "zero"],
+            &["batch"],
+            vec![attr_int("axis", 0)],
+        ),
+        constant_tensor("/Constant_1", "axes0", tensor_i64("", &[1], &[0])),
+        node(
+            "Unsqueeze",
+            "/Unsqueeze",
+            &["batch", "axes0"],
+            &["batch1"],
+            vec![],
+        ),
+        constant_tensor("/Constant_2", "rest", tensor_i64("", &[3], &[16, 7, 7])),
+        node(
+            "Concat",
+            "/Concat_1",
+            &["batch1", "rest"],
+            &["view_shape"],
+            vec![attr_int("axis", 0)],
+        ),
+        node(
+            "Reshape",
+            "/Reshape",
+            &["h_act", "view_shape"],
+            &["img0"],
+            vec![],
+        ),
+        node(
+            "ConvTranspose",
+            "/up1/ConvTranspose",
+            &["img0", "up1.weight", "up1.bias"],
+            &["u1"],
+            vec![
+                attr_ints("kernel_shape", &[4, 4]),
+                attr_ints("strides", &[2, 2]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+                attr_ints("dilations", &[1, 1]),
+                attr_int("group", 1),
+            ],
+        ),
+        node(
+            "BatchNormalization",
+            "/bn2/BatchNormalization",
+            &[
+                "u1",
+                "bn2.weight",
+                "bn2.bias",
+                "bn2.running_mean",
+                "bn2.running_var",
+            ],
+            &["u1_bn"],
+            vec![attr_float("epsilon", 1e-5)],
+        ),
+        node("Relu", "/Relu", &["u1_bn"], &["u1_act"], vec![]),
+        node(
+            "ConvTranspose",
+            "/up2/ConvTranspose",
+            &["u1_act", "up2.weight"],
+            &["u2"],
+            vec![
+                attr_ints("kernel_shape", &[3, 3]),
+                attr_ints("strides", &[2, 2]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+                attr_ints("output_padding", &[1, 1]),
+            ],
+        ),
+        node(
+            "Conv",
+            "/out/Conv",
+            &["u2", "out.weight", "out.bias"],
+            &["o"],
+            vec![
+                attr_ints("kernel_shape", &[3, 3]),
+                attr_ints("pads", &[1, 1, 1, 1]),
+            ],
+        ),
+        node("Tanh", "/Tanh", &["o"], &["t"], vec![]),
+        constant_tensor("/Constant_3", "half", tensor_f32("", &[], &[0.5])),
+        node("Mul", "/Mul", &["t", "half"], &["t_half"], vec![]),
+        node("Sigmoid", "/Sigmoid", &["o"], &["s"], vec![]),
+        node("Add", "/Add", &["t_half", "s"], &["image"], vec![]),
+    ];
+    let batch = || Dim::Named("batch".into());
+    ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        producer_name: "pytorch".into(),
+        producer_version: "2.5.0".into(),
+        graph: Some(GraphProto {
+            name: "main_graph".into(),
+            node: nodes,
+            initializer,
+            input: vec![
+                value_info("z", data_type::FLOAT, &[batch(), Dim::Fixed(100)]),
+                value_info("label", data_type::INT64, &[batch()]),
+            ],
+            output: vec![value_info(
+                "image",
+                data_type::FLOAT,
+                &[batch(), Dim::Fixed(1), Dim::Fixed(28), Dim::Fixed(28)],
+            )],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_pytorch_style_conditional_graph_matches_onnx_runtime() {
+    let dir = tempfile_dir();
+    let file = dir.join("cgan.onnx");
+    std::fs::write(&file, pytorch_style_conditional().encode_to_vec()).unwrap();
+    for n in [1, 10] {
+        let labels: Vec<i64> = (0..n as i64).map(|i| i % 10).collect();
+        let diff = compare(&file, n, 100, Some(labels));
+        println!("PyTorch-style cGAN, batch {n}: max |Δ| = {diff:.2e}");
+        assert!(diff <= 1e-4, "batch {n}: {diff}");
+    }
+    // Labels change the images: the embedding path is live.
+    let generator = Generator::from_bytes(&std::fs::read(&file).unwrap()).unwrap();
+    assert!(generator.is_conditional());
+    let z = normal_batch(1, Stream::Sample, 0, 1, 100);
+    let (a, _) = generator.generate(&z, Some(&[3])).unwrap();
+    let (b, _) = generator.generate(&z, Some(&[4])).unwrap();
+    let label_effect = max_abs_diff(&a, &b);
+    assert!(
+        label_effect > 1e-2,
+        "labels 3 and 4 give nearly the same image ({label_effect})"
+    );
+    let err = generator.generate(&z, None).unwrap_err().to_string();
+    assert!(err.contains("conditional"), "{err}");
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "gantry-web-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn an_unsupported_operator_is_named() {
+    let mut model = pytorch_style_conditional();
+    let graph = model.graph.as_mut().unwrap();
+    graph.node.push(node(
+        "Softmax",
+        "/Softmax",
+        &["image"],
+        &["probs"],
+        vec![attr_int("axis", 1)],
+    ));
+    graph.output[0].name = "probs".into();
+    let err = Generator::from_bytes(&model.encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unsupported ONNX operator `Softmax`") && err.contains("/Softmax"),
+        "{err}"
+    );
+}
+
+#[test]
+fn corrupt_files_are_errors_never_panics() {
+    let bytes = std::fs::read(fixture()).unwrap();
+    assert!(Generator::from_bytes(b"not an onnx file at all").is_err());
+    assert!(Generator::from_bytes(&[]).is_err());
+    // Every truncation point in the header region, and a spread of them through the weights.
+    let cuts = (0..512).chain((512..bytes.len()).step_by(bytes.len() / 97));
+    for cut in cuts {
+        let _ = Generator::from_bytes(&bytes[..cut]);
+    }
+    // Flipped bytes: decode may succeed with odd values, but must never panic.
+    let mut rng = SplitMix64::for_stream(1, Stream::Sample, 77);
+    for _ in 0..200 {
+        let mut broken = bytes.clone();
+        for _ in 0..8 {
+            let i = rng.below(broken.len() as u64) as usize;
+            broken[i] = rng.next_u64() as u8;
+        }
+        if let Ok(generator) = Generator::from_bytes(&broken) {
+            let _ = generator.generate(&vec![0.5; 100], None);
+        }
+    }
+}
