@@ -41,6 +41,8 @@ enum Command {
     Sample(SampleArgs),
     /// Export a trained generator to ONNX, verified against ONNX Runtime.
     Export(ExportArgs),
+    /// Serve the web page (www/) on 127.0.0.1.
+    Serve(ServeArgs),
     /// Measure training speed: ms per step and images/s.
     Bench(BenchArgs),
 }
@@ -154,6 +156,19 @@ struct ExportArgs {
 }
 
 #[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    scripts/build-web.sh && gantry serve            # then open the printed URL\n  \
+    gantry serve --dir www --port 8080")]
+struct ServeArgs {
+    /// The folder with index.html (the page, its wasm runtime in pkg/, models in models/).
+    #[arg(long, default_value = "www")]
+    dir: PathBuf,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+}
+
+#[derive(Args)]
 struct BenchArgs {
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
@@ -192,6 +207,7 @@ pub fn run() -> anyhow::Result<()> {
             println!("{report}");
             Ok(())
         }
+        Command::Serve(args) => crate::serve::serve(&args.dir, args.port),
         Command::Bench(args) => {
             let figures = bench::train_step(
                 &args.device.device()?,

@@ -1,6 +1,7 @@
-//! `gantry`: train GANs, sample them, get their data.
+//! `gantry`: train GANs, sample them, export them, serve the page, get their data.
 
 mod cli;
+mod serve;
 
 fn main() {
     if let Err(error) = cli::run() {

@@ -1,0 +1,107 @@
+// The gantry page in headless Chromium, served by `gantry serve` on 127.0.0.1:
+// each bundled model draws a non-blank grid equal to ONNX Runtime's for the same seed,
+// a user's file loads through the file input, and a corrupt file shows an error.
+//
+//   GANTRY_BIN=target/debug/gantry ORT_REFERENCE=target/debug/ort-reference node --test page.test.mjs
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const www = path.join(root, 'www');
+const artifacts = path.join(import.meta.dirname, 'artifacts');
+const gantry = process.env.GANTRY_BIN ?? path.join(root, 'target/debug/gantry');
+const ortReference = process.env.ORT_REFERENCE ?? path.join(root, 'target/debug/ort-reference');
+mkdirSync(artifacts, { recursive: true });
+
+let server, browser, page, url;
+const consoleLines = [];
+
+before(async () => {
+  server = spawn(gantry, ['serve', '--dir', www, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  url = await new Promise((resolve, reject) => {
+    server.stdout.on('data', (chunk) => {
+      const m = String(chunk).match(/at (http:\/\/127\.0\.0\.1:\d+\/)/);
+      if (m) resolve(m[1]);
+    });
+    server.on('exit', (code) => reject(new Error(`gantry serve exited with ${code}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--disable-sync', '--no-first-run', '--disable-quic'],
+    // playwright's launch() gives every run a fresh, empty profile of its own.
+  });
+  page = await browser.newPage();
+  page.on('console', (m) => consoleLines.push(m.text()));
+  page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+function reference(model, seed, n) {
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'gantry-ref-')), 'ref.f32');
+  execFileSync(ortReference, [model, String(seed), String(n), out]);
+  const bytes = readFileSync(out);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
+async function lastImages() {
+  return page.evaluate(() => ({ data: Array.from(window.gantryLastImages.data), shape: window.gantryLastImages.shape }));
+}
+
+function compare(got, want) {
+  assert.equal(got.data.length, want.length);
+  let worst = 0, sum = 0, sq = 0;
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got.data[i] - want[i]));
+    sum += got.data[i];
+    sq += got.data[i] * got.data[i];
+  }
+  const mean = sum / want.length;
+  return { worst, std: Math.sqrt(sq / want.length - mean * mean) };
+}
+
+test('the bundled digits model draws what ONNX Runtime draws for seed 1', async () => {
+  await page.goto(url);
+  await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+  const status = await page.textContent('#status');
+  const got = await lastImages();
+  assert.deepEqual(got.shape, [64, 1, 28, 28]);
+  const { worst, std } = compare(got, reference(path.join(www, 'models/mnist-dcgan.onnx'), 1, 64));
+  console.log(`digits: ${status} max |Δ| vs ONNX Runtime = ${worst.toExponential(2)}, pixel std ${std.toFixed(3)}`);
+  assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
+  assert.ok(std > 0.1, `a blank grid (std ${std})`);
+  await page.screenshot({ path: path.join(artifacts, 'digits.png'), fullPage: true });
+});
+
+test('a user file loads through the file input', async () => {
+  const fixture = path.join(root, 'tests/fixtures/dcgan28-tiny.onnx');
+  await page.fill('#seed', '7');
+  await page.fill('#count', '16');
+  await page.setInputFiles('#file', fixture);
+  await page.waitForFunction(() => /Generated 16 images \(seed 7\)/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  const { worst } = compare(await lastImages(), reference(fixture, 7, 16));
+  assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
+  await page.screenshot({ path: path.join(artifacts, 'user-file.png'), fullPage: true });
+});
+
+test('a corrupt file shows an error and the page stays usable', async () => {
+  await page.setInputFiles('#file', { name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from('this is not a model') });
+  await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+  const error = await page.textContent('#error');
+  assert.match(error, /Could not load broken\.onnx/);
+  await page.screenshot({ path: path.join(artifacts, 'corrupt-file.png'), fullPage: true });
+  // Still usable: pick the bundled model again and generate.
+  await page.selectOption('#model', 'mnist-dcgan.onnx');
+  await page.waitForFunction(() => /Generated \d+ images/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  assert.equal(await page.isHidden('#error'), true);
+  assert.ok(!consoleLines.some((l) => l.startsWith('pageerror')), consoleLines.join('\n'));
+});
