@@ -2,6 +2,7 @@
 # Build the browser runtime (web/, gantry-web) to wasm32 and its JS glue into www/pkg/.
 #
 #   scripts/build-web.sh
+#   GANTRY_WASM_TOOLCHAIN=debian scripts/build-web.sh    (force the offline route below)
 #
 # Uses `rustup target add wasm32-unknown-unknown` where that works. Where rustup cannot
 # download the target (offline machines), it installs Debian's rustc-web (Rust 1.96) with its
@@ -11,7 +12,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 target=wasm32-unknown-unknown
 
-if rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; then
+use_rustup() {
+  [ "${GANTRY_WASM_TOOLCHAIN:-}" != debian ] &&
+    { rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; }
+}
+
+if use_rustup; then
   cargo build --release -p gantry-web --target "$target"
   wasm=target/$target/release/gantry_web.wasm
 else
