@@ -249,24 +249,14 @@ pub fn generator_model(
                 true
             }
             (LayerSpec::Dropout { .. }, Layer::Dropout(_)) => false,
-            (LayerSpec::Reshape { shape: [c, h, w] }, Layer::Reshape(_)) => {
+            // Both are a Reshape to the shape the spec infers after the layer.
+            (LayerSpec::Reshape { .. }, Layer::Reshape(_))
+            | (LayerSpec::Flatten, Layer::Flatten(_)) => {
+                let [c, h, w] = shapes[index + 1];
                 let shape = g.shape_constant(
                     format!("{prefix}.shape"),
-                    [-1, *c as i64, *h as i64, *w as i64],
+                    [-1, c as i64, h as i64, w as i64],
                 );
-                g.nodes.push(node(
-                    "Reshape",
-                    &prefix,
-                    &[&current, &shape],
-                    &[&out],
-                    vec![],
-                ));
-                true
-            }
-            (LayerSpec::Flatten, Layer::Flatten(_)) => {
-                let [c, h, w] = shapes[index];
-                let shape =
-                    g.shape_constant(format!("{prefix}.shape"), [-1, (c * h * w) as i64, 1, 1]);
                 g.nodes.push(node(
                     "Reshape",
                     &prefix,

@@ -25,6 +25,15 @@ fn ints(inputs: &Inputs, i: usize) -> Result<Ints, String> {
     }
 }
 
+/// The first input, whatever its kind (operators that keep integer and float values alike).
+fn first(inputs: Inputs) -> Result<Value, String> {
+    inputs
+        .into_iter()
+        .next()
+        .flatten()
+        .ok_or_else(|| "input 0 is missing".to_string())
+}
+
 fn optional_float(inputs: &Inputs, i: usize) -> Result<Option<Float>, String> {
     match inputs.get(i).cloned().flatten() {
         None => Ok(None),
@@ -64,11 +73,7 @@ fn check_auto_pad(node: &Node) -> Result<(), String> {
 pub fn run(node: &Node, inputs: Inputs, device: &Device) -> Result<Vec<Value>, String> {
     let one = |v: Value| Ok(vec![v]);
     match node.op.as_str() {
-        "Identity" | "Dropout" => one(inputs
-            .into_iter()
-            .next()
-            .flatten()
-            .ok_or("input 0 is missing")?),
+        "Identity" | "Dropout" => one(first(inputs)?),
         "Relu" => one(Value::Float(map(float(&inputs, 0)?, |t| relu(t)))),
         "Tanh" => one(Value::Float(map(float(&inputs, 0)?, |t| tanh(t)))),
         "Sigmoid" => one(Value::Float(map(float(&inputs, 0)?, |t| sigmoid(t)))),
@@ -363,11 +368,7 @@ fn reshape(node: &Node, inputs: Inputs) -> Result<Value, String> {
         return Err("allowzero=1 is not supported".into());
     }
     let target = ints(&inputs, 1)?.data;
-    let x = inputs
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or("input 0 is missing")?;
+    let x = first(inputs)?;
     let dims = x.dims();
     let total: usize = dims.iter().product();
     let mut out = Vec::with_capacity(target.len());
@@ -411,11 +412,7 @@ fn squeeze_or_unsqueeze(node: &Node, inputs: Inputs) -> Result<Value, String> {
         Some(Value::Float(_)) => return Err("axes must be integers".into()),
         None => node.attrs.ints("axes"),
     };
-    let x = inputs
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or("input 0 is missing")?;
+    let x = first(inputs)?;
     let dims = x.dims();
     let out: Vec<usize> = if node.op == "Unsqueeze" {
         let axes = axes.ok_or("Unsqueeze needs axes")?;
@@ -461,11 +458,7 @@ fn squeeze_or_unsqueeze(node: &Node, inputs: Inputs) -> Result<Value, String> {
 
 fn gather(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
     let indices = ints(&inputs, 1)?;
-    let data = inputs
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or("input 0 is missing")?;
+    let data = first(inputs)?;
     let dims = data.dims();
     let a = axis(node.attrs.int("axis", 0), dims.len())?;
     let size = dims[a] as i64;
@@ -588,11 +581,7 @@ fn constant(node: &Node, device: &Device) -> Result<Value, String> {
 
 fn cast(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
     use gantry_onnx::data_type as dt;
-    let x = inputs
-        .into_iter()
-        .next()
-        .flatten()
-        .ok_or("input 0 is missing")?;
+    let x = first(inputs)?;
     let to = node.attrs.int("to", 0) as i32;
     match (x, to) {
         (Value::Float(f), dt::FLOAT) => Ok(Value::Float(f)),
