@@ -1,0 +1,32 @@
+// The same JS API in Node (no browser): init from the .wasm bytes, load a model, generate.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import init, { Generator, sampleLatent } from '../../www/pkg/gantry_web.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const ortReference = process.env.ORT_REFERENCE ?? path.join(root, 'target/debug/ort-reference');
+
+test('Generator works from Node with the page\'s wasm build', async () => {
+  await init({ module_or_path: readFileSync(path.join(root, 'www/pkg/gantry_web_bg.wasm')) });
+  const model = path.join(root, 'www/models/mnist-dcgan.onnx');
+  const g = Generator.fromBytes(readFileSync(model));
+  const info = g.metadata();
+  assert.equal(info.latentDim, 100);
+  assert.equal(info.props['gantry.dataset'], 'mnist');
+  const { data, shape } = g.generate(sampleLatent(3n, 4, info.latentDim));
+  assert.deepEqual(Array.from(shape), [4, 1, 28, 28]);
+
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'gantry-node-')), 'ref.f32');
+  execFileSync(ortReference, [model, '3', '4', out]);
+  const bytes = readFileSync(out);
+  const want = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(data[i] - want[i]));
+  assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
+
+  assert.throws(() => Generator.fromBytes(new Uint8Array([1, 2, 3])), /not an ONNX model/);
+});
