@@ -82,6 +82,14 @@ test('the bundled digits model draws what ONNX Runtime draws for seed 1', async 
   await page.screenshot({ path: path.join(artifacts, 'digits.png'), fullPage: true });
 });
 
+test('interpolation walks from seed 1 to seed 2 and ends on seed 2\'s grid', async () => {
+  await page.click('#interpolate');
+  await page.waitForFunction(() => /Interpolated 25 frames/.test(document.getElementById('status').textContent), null, { timeout: 180_000 });
+  const { worst } = compare(await lastImages(), reference(path.join(www, 'models/mnist-dcgan.onnx'), 2, 64));
+  console.log(`interpolation: ${await page.textContent('#status')} last frame vs seed 2: ${worst.toExponential(2)}`);
+  assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
+});
+
 test('a user file loads through the file input', async () => {
   const fixture = path.join(root, 'tests/fixtures/dcgan28-tiny.onnx');
   await page.fill('#seed', '7');
