@@ -75,6 +75,7 @@ function describe(info) {
 
 async function load(source, label) {
   setBusy(true, `Loading ${label}…`);
+  $('status').dataset.model = '';
   showError('');
   try {
     const { meta: info } = await ask(source);
@@ -98,6 +99,7 @@ async function load(source, label) {
       select.add(new Option('one row per class', 'rows'));
     }
     setBusy(false, `Loaded ${label}.`);
+    $('status').dataset.model = source.url ? source.url.split('/').pop() : label;
     await generate();
   } catch (e) {
     // The worker keeps the generator it had, so the page keeps working with it.
