@@ -2,36 +2,39 @@
 
 use crate::proto::*;
 
-/// A float32 tensor stored as little-endian `raw_data` (compact, and what ONNX Runtime reads fastest).
-pub fn tensor_f32(name: &str, dims: &[usize], values: &[f32]) -> TensorProto {
+/// A tensor of `count` values whose little-endian bytes are `raw_data` (compact, and what
+/// ONNX Runtime reads fastest).
+fn raw_tensor(
+    name: &str,
+    dims: &[usize],
+    data_type: i32,
+    count: usize,
+    raw_data: Vec<u8>,
+) -> TensorProto {
     assert_eq!(
         dims.iter().product::<usize>(),
-        values.len(),
+        count,
         "{name}: dims and values disagree"
     );
     TensorProto {
         name: name.to_string(),
         dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: data_type::FLOAT,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        data_type,
+        raw_data,
         ..Default::default()
     }
 }
 
+/// A float32 tensor.
+pub fn tensor_f32(name: &str, dims: &[usize], values: &[f32]) -> TensorProto {
+    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, dims, data_type::FLOAT, values.len(), bytes)
+}
+
 /// An int64 tensor (shapes for Reshape, indices).
 pub fn tensor_i64(name: &str, dims: &[usize], values: &[i64]) -> TensorProto {
-    assert_eq!(
-        dims.iter().product::<usize>(),
-        values.len(),
-        "{name}: dims and values disagree"
-    );
-    TensorProto {
-        name: name.to_string(),
-        dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: data_type::INT64,
-        raw_data: values.iter().flat_map(|v| v.to_le_bytes()).collect(),
-        ..Default::default()
-    }
+    let bytes = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+    raw_tensor(name, dims, data_type::INT64, values.len(), bytes)
 }
 
 pub fn attr_int(name: &str, value: i64) -> AttributeProto {
