@@ -5,9 +5,9 @@ use clap::{Args, Parser, Subcommand};
 use gantry_trainer::data::{DatasetName, fetch};
 use gantry_trainer::device::DeviceChoice;
 use gantry_trainer::latent::{self, Stream};
-use gantry_trainer::training::checkpoint;
 use gantry_trainer::training::run::{self, generate};
 use gantry_trainer::training::{GanState, RunOptions, TrainingConfig};
+use gantry_trainer::training::{checkpoint, presets};
 use gantry_trainer::{bench, report};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -19,7 +19,9 @@ use std::path::PathBuf;
     about = "Train GANs with burn, sample them, export them to ONNX, and get their datasets.",
     after_help = "Examples:\n  \
         gantry data fetch mnist\n  \
+        gantry presets\n  \
         gantry train --dataset mnist --epochs 1 --out runs/mnist\n  \
+        gantry train --preset mnist-cgan-conv --epochs 3\n  \
         gantry train --resume runs/mnist --epochs 5\n  \
         gantry sample --checkpoint runs/mnist --n 64 --seed 1 --out grid.png\n  \
         gantry export --checkpoint runs/mnist --out mnist.onnx\n  \
@@ -45,6 +47,8 @@ enum Command {
     Serve(ServeArgs),
     /// Measure training speed: ms per step and images/s.
     Bench(BenchArgs),
+    /// List the presets: the seeds' experiments as ready-made configs.
+    Presets,
 }
 
 #[derive(Subcommand)]
@@ -71,17 +75,21 @@ enum DataCommand {
 #[command(after_help = "Examples:\n  \
     gantry train --dataset mnist --epochs 1\n  \
     gantry train --config configs/mnist-dcgan.toml --out runs/mnist --device cuda:0\n  \
+    gantry train --preset mnist-cgan-conv --epochs 3 --out runs/mnist-cgan\n  \
     gantry train --resume runs/mnist\n  \
     gantry train --resume runs/mnist --epochs 20   # train longer than planned\n\n\
     A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
     and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
 struct TrainArgs {
     /// Continue the run in this directory from its newest checkpoint.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "dataset", "out", "batch_size", "lr", "seed", "limit"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "out", "batch_size", "lr", "seed", "limit"])]
     resume: Option<PathBuf>,
     /// Config file (TOML or JSON) with every setting of the run.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "preset")]
     config: Option<PathBuf>,
+    /// A named preset (see `gantry presets`); the flags below override its settings.
+    #[arg(long)]
+    preset: Option<String>,
     #[arg(long)]
     dataset: Option<DatasetName>,
     /// Run directory (default: runs/<dataset>-<model>, numbered if taken).
@@ -118,7 +126,8 @@ struct CommonArgs {
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
     gantry sample --checkpoint runs/mnist --n 64 --seed 1 --out grid.png\n  \
-    gantry sample --checkpoint runs/mnist/checkpoints/step-00000937 --n 16 --out early.png")]
+    gantry sample --checkpoint runs/mnist/checkpoints/step-00000937 --n 16 --out early.png\n  \
+    gantry sample --checkpoint runs/mnist-cgan --label 7 --n 16 --out sevens.png")]
 struct SampleArgs {
     /// A run directory (its newest checkpoint) or one checkpoint folder.
     #[arg(long)]
@@ -129,6 +138,9 @@ struct SampleArgs {
     /// Seed of the latent vectors: the same seed gives the same grid.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Conditional models: generate only this class (0-based). Without it, one row per class.
+    #[arg(long)]
+    label: Option<i64>,
     #[arg(long, default_value = "samples.png")]
     out: PathBuf,
     #[arg(long, default_value = "cpu")]
@@ -139,8 +151,8 @@ struct SampleArgs {
 #[command(after_help = "Examples:\n  \
     gantry export --checkpoint runs/mnist --out mnist.onnx\n  \
     gantry export --checkpoint runs/mnist/checkpoints/step-00000937 --out early.onnx --no-verify\n\n\
-    The file has input `z` float32 [N, latent] and output `image` float32 [N, C, H, W] in [-1, 1],\n\
-    N dynamic, and metadata_props (gantry.*) naming the model, dataset, classes and shapes.\n\
+    The file has input `z` float32 [N, latent] (conditional models also `label` int64 [N]) and\n\
+    output `image` float32 [N, C, H, W] in [-1, 1], N dynamic, and metadata_props (gantry.*) naming the model, dataset, classes and shapes.\n\
     Verification runs ONNX Runtime (ORT_DYLIB_PATH, or scripts/setup-python-tools.sh) on batches\n\
     of 1 and 64 and refuses the file if any value differs from burn's by more than 1e-5.")]
 struct ExportArgs {
@@ -170,6 +182,9 @@ struct ServeArgs {
 
 #[derive(Args)]
 struct BenchArgs {
+    /// The preset whose model is timed (see `gantry presets`).
+    #[arg(long, default_value = "mnist-dcgan")]
+    preset: String,
     #[arg(long, default_value_t = 64)]
     batch_size: usize,
     /// Timed steps (after warm-up).
@@ -208,8 +223,15 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => crate::serve::serve(&args.dir, args.port),
+        Command::Presets => {
+            for preset in presets::PRESETS {
+                println!("{:<26} {}", preset.name, preset.summary);
+            }
+            Ok(())
+        }
         Command::Bench(args) => {
             let figures = bench::train_step(
+                &presets::load(&args.preset)?,
                 &args.device.device()?,
                 args.batch_size,
                 args.warmup,
@@ -232,9 +254,10 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
     let summary = if let Some(run_dir) = &args.resume {
         run::resume(run_dir, args.epochs, &options)?
     } else {
-        let mut config = match &args.config {
-            Some(path) => TrainingConfig::from_file(path)?,
-            None => TrainingConfig::new(),
+        let mut config = match (&args.config, &args.preset) {
+            (Some(path), _) => TrainingConfig::from_file(path)?,
+            (None, Some(name)) => presets::load(name)?,
+            (None, None) => TrainingConfig::new(),
         };
         if let Some(v) = args.dataset {
             config.dataset = v;
@@ -254,6 +277,7 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         if let Some(v) = args.limit {
             config.limit = Some(v);
         }
+        config.check()?;
         let run_dir = match args.out {
             Some(dir) => dir,
             None => free_run_dir(&format!("runs/{}-{}", config.dataset, config.model.name())),
@@ -311,12 +335,28 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
     let (state, _) = checkpoint::load(&checkpoint, &config, &device.clone().autodiff())?;
     let GanState { generator, .. } = state;
     let latent_dim = config.model.latent_dim();
-    let z = latent::normal_batch(args.seed, Stream::Sample, 0, args.n, latent_dim);
-    let (values, shape) = generate(&generator, z, latent_dim, &device);
-    report::save_grid(&values, shape, None, &args.out)?;
+    let classes = config.model.classes();
+    let (labels, columns) = match (classes, args.label) {
+        (None, Some(_)) => anyhow::bail!(
+            "--label: {} is not a conditional model",
+            config.model.name()
+        ),
+        (Some(classes), Some(label)) => {
+            anyhow::ensure!(
+                (0..classes as i64).contains(&label),
+                "--label {label}: the model has classes 0..{classes}"
+            );
+            (Some(vec![label; args.n]), None)
+        }
+        (classes, None) => run::grid_layout(classes, args.n),
+    };
+    let n = labels.as_ref().map_or(args.n, Vec::len);
+    let z = latent::normal_batch(args.seed, Stream::Sample, 0, n, latent_dim);
+    let (values, shape) = generate(&generator, z, labels, latent_dim, &device);
+    report::save_grid(&values, shape, columns, &args.out)?;
     println!(
         "{} images from {} in {}",
-        args.n,
+        n,
         checkpoint.display(),
         args.out.display()
     );

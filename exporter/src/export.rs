@@ -90,7 +90,7 @@ pub fn export_checkpoint(
         model_kind: config.model.name().into(),
         dataset: config.dataset.to_string(),
         class_names: config.dataset.class_names(),
-        conditional: false,
+        conditional: config.model.classes().is_some(),
         latent_dim: config.model.latent_dim(),
         image_shape: config.model.image_shape(),
         value_range: [-1.0, 1.0],
@@ -98,7 +98,7 @@ pub fn export_checkpoint(
         steps: position.step,
         quality: vec![],
     };
-    let model = generator_model(&config.model.generator_spec(), &generator, &metadata)?;
+    let model = generator_model(&config.model.spec(), &generator, &metadata)?;
     let bytes = model.encode_to_vec();
 
     let tmp = temp_path(out);
@@ -109,9 +109,19 @@ pub fn export_checkpoint(
             let mut ort = OrtGenerator::open(&tmp)?;
             for &n in &options.batches {
                 let z = latent::normal_batch(1, Stream::Sample, n as u64, n, metadata.latent_dim);
-                let (expected, expected_shape) =
-                    generate(&generator, z.clone(), metadata.latent_dim, &device);
-                let (actual, actual_shape) = ort.generate(&z, n, None)?;
+                // Every class in turn, so each row of the embedding table is checked.
+                let labels = config
+                    .model
+                    .classes()
+                    .map(|k| (0..n as i64).map(|i| i % k as i64).collect::<Vec<_>>());
+                let (expected, expected_shape) = generate(
+                    &generator,
+                    z.clone(),
+                    labels.clone(),
+                    metadata.latent_dim,
+                    &device,
+                );
+                let (actual, actual_shape) = ort.generate(&z, n, labels.as_deref())?;
                 if actual_shape != expected_shape {
                     bail!("ONNX Runtime gives shape {actual_shape:?}, burn {expected_shape:?}");
                 }

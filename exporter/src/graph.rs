@@ -15,7 +15,7 @@ use gantry_onnx::{
     data_type,
 };
 use gantry_trainer::model::spec::infer_shapes;
-use gantry_trainer::model::{Generator, Layer, LayerSpec};
+use gantry_trainer::model::{GanSpec, Generator, Layer, LayerSpec};
 
 use crate::metadata::ModelMetadata;
 
@@ -64,16 +64,26 @@ impl GraphBuilder {
     }
 }
 
-/// The ONNX `ModelProto` of a generator: input `z` `[N, latent]`, output `image`
-/// `[N, C, H, W]` in [-1, 1], BatchNorm with its running statistics (inference mode).
+/// The ONNX `ModelProto` of a generator: input `z` `[N, latent]` (and `label` int64 `[N]`
+/// for a conditional one), output `image` `[N, C, H, W]` in [-1, 1], BatchNorm with its
+/// running statistics (inference mode).
 pub fn generator_model(
-    specs: &[LayerSpec],
+    spec: &GanSpec,
     generator: &Generator,
     meta: &ModelMetadata,
 ) -> Result<ModelProto, ExportError> {
+    let specs = &spec.generator;
     let latent = meta.latent_dim;
-    let shapes =
-        infer_shapes(specs, [latent, 1, 1]).map_err(|e| ExportError::Shape(e.to_string()))?;
+    if latent != spec.latent_dim || meta.conditional != spec.conditioning.is_some() {
+        return Err(ExportError::Shape(format!(
+            "metadata (latent {latent}, conditional {}) does not describe the model (latent {}, conditional {})",
+            meta.conditional,
+            spec.latent_dim,
+            spec.conditioning.is_some()
+        )));
+    }
+    let input = spec.generator_input();
+    let shapes = infer_shapes(specs, input).map_err(|e| ExportError::Shape(e.to_string()))?;
     let [c, h, w] = *shapes.last().expect("input shape");
     if [c, h, w] != meta.image_shape {
         return Err(ExportError::Shape(format!(
@@ -95,11 +105,38 @@ pub fn generator_model(
         nodes: Vec::new(),
         initializers: Vec::new(),
     };
-    let shape = g.shape_constant("z_shape".into(), [-1, latent as i64, 1, 1]);
+    // A conditional generator's layers see [z, embedding(label)], as in the burn module.
+    let network_input = match (&spec.conditioning, &generator.label_embedding) {
+        (Some(_), Some(embedding)) => {
+            let table = g.weight("label_embedding.weight".into(), values(&embedding.weight));
+            g.nodes.push(node(
+                "Gather",
+                "label_embedding",
+                &[&table, "label"],
+                &["label_embedded"],
+                vec![attr_int("axis", 0)],
+            ));
+            g.nodes.push(node(
+                "Concat",
+                "z_and_label",
+                &["z", "label_embedded"],
+                &["z_label"],
+                vec![attr_int("axis", 1)],
+            ));
+            "z_label"
+        }
+        (None, None) => "z",
+        _ => {
+            return Err(ExportError::Shape(
+                "the module's label embedding does not match the spec".into(),
+            ));
+        }
+    };
+    let shape = g.shape_constant("z_shape".into(), [-1, input[0] as i64, 1, 1]);
     g.nodes.push(node(
         "Reshape",
         "z_to_nchw",
-        &["z", &shape],
+        &[network_input, &shape],
         &["x0"],
         vec![],
     ));
@@ -278,11 +315,16 @@ pub fn generator_model(
         name: format!("gantry_{}_generator", meta.model_kind),
         node: g.nodes,
         initializer: g.initializers,
-        input: vec![value_info(
+        input: std::iter::once(value_info(
             "z",
             data_type::FLOAT,
             &[batch(), Dim::Fixed(latent)],
-        )],
+        ))
+        .chain(
+            spec.conditioning
+                .map(|_| value_info("label", data_type::INT64, &[batch()])),
+        )
+        .collect(),
         output: vec![value_info(
             "image",
             data_type::FLOAT,

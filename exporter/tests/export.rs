@@ -233,9 +233,9 @@ fn an_unwritable_output_is_refused_and_leaves_no_partial_file() {
 #[test]
 fn a_module_that_does_not_match_its_spec_is_refused_naming_the_layer() {
     let config = DcganConfig::new().with_generator_features(8);
-    let (generator, _) = config.init(&burn::tensor::Device::flex());
-    let mut specs = config.generator_spec();
-    specs[2] = LayerSpec::Tanh; // the module has a ReLU there
+    let mut spec = config.spec();
+    let (generator, _) = spec.init(&burn::tensor::Device::flex());
+    spec.generator[2] = LayerSpec::Tanh; // the module has a ReLU there
     let meta = ModelMetadata {
         model_kind: "dcgan28".into(),
         dataset: "mnist".into(),
@@ -248,7 +248,7 @@ fn a_module_that_does_not_match_its_spec_is_refused_naming_the_layer() {
         steps: 0,
         quality: vec![],
     };
-    let err = generator_model(&specs, &generator, &meta)
+    let err = generator_model(&spec, &generator, &meta)
         .unwrap_err()
         .to_string();
     assert!(err.contains("layer 2 (tanh)"), "{err}");

@@ -35,7 +35,7 @@ fn the_export_imports_into_burn_and_all_three_agree() {
         &device.clone().autodiff(),
     )
     .unwrap();
-    let (reference, shape) = generate(&state.generator, z.clone(), 100, &device);
+    let (reference, shape) = generate(&state.generator, z.clone(), None, 100, &device);
     assert_eq!(shape, [n, 1, 28, 28]);
 
     // burn-onnx's generated code, fed the same latents.

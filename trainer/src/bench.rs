@@ -5,7 +5,7 @@
 
 use crate::latent::{self, Stream};
 use crate::training::{GanState, TrainingConfig};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -54,15 +54,17 @@ impl std::fmt::Display for BenchFigures {
     }
 }
 
-/// Time `steps` training steps of the default DCGAN at `batch_size` after `warmup` untimed ones.
+/// Time `steps` training steps of `config`'s model at `batch_size` after `warmup` untimed
+/// ones.
 pub fn train_step(
+    config: &TrainingConfig,
     device: &Device,
     batch_size: usize,
     warmup: usize,
     steps: usize,
 ) -> anyhow::Result<BenchFigures> {
     anyhow::ensure!(steps >= 1, "need at least one timed step");
-    let config = TrainingConfig::new().with_batch_size(batch_size);
+    let config = config.clone().with_batch_size(batch_size);
     config.check()?;
     let device = device.clone().autodiff();
     let latent_dim = config.model.latent_dim();
@@ -89,7 +91,11 @@ pub fn train_step(
         let started = Instant::now();
         let real = Tensor::<4>::from_data(TensorData::new(real, [batch_size, c, h, w]), &device);
         let z = Tensor::<2>::from_data(TensorData::new(z, [batch_size, latent_dim]), &device);
-        let (next, _stats) = state.step(real, z, config.lr);
+        let labels = config.model.classes().map(|classes| {
+            let labels = (0..batch_size as i64).map(|i| i % classes as i64).collect();
+            Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &device)
+        });
+        let (next, _stats) = state.step(real, labels, z, config.lr);
         state = next;
         if step >= warmup {
             step_ms.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -14,9 +14,9 @@ use std::path::Path;
 fn dcgan_networks_have_the_seed_shapes() {
     let config = DcganConfig::new();
     let device = Device::flex();
-    let (generator, discriminator) = config.init(&device);
+    let (generator, discriminator) = config.spec().init(&device);
     let z = Tensor::<2>::random([3, 100], Distribution::Normal(0.0, 1.0), &device);
-    let images = generator.forward(z);
+    let images = generator.forward(z, None);
     assert_eq!(images.dims(), [3, 1, 28, 28]);
     let values = images
         .clone()
@@ -28,7 +28,7 @@ fn dcgan_networks_have_the_seed_shapes() {
         values.iter().all(|v| (-1.0..=1.0).contains(v)),
         "Tanh output in [-1, 1]"
     );
-    assert_eq!(discriminator.forward(images).dims(), [3, 1]);
+    assert_eq!(discriminator.forward(images, None).dims(), [3, 1]);
 
     // Four upsampling layers in G, three convolutions in D, as the MNIST seed has it.
     let g = config.generator_spec();
@@ -62,7 +62,7 @@ fn one_step_changes_both_networks_and_gives_finite_losses() {
     let d_before = common::tensors(&state.discriminator);
     let real = Tensor::<4>::random([32, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
     let z = Tensor::<2>::random([32, 100], Distribution::Normal(0.0, 1.0), &device);
-    let (state, stats) = state.step(real, z, config.lr);
+    let (state, stats) = state.step(real, None, z, config.lr);
     assert!(stats.is_finite(), "{stats:?}");
     assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");
     assert!((0.0..=1.0).contains(&stats.d_real) && (0.0..=1.0).contains(&stats.d_fake));

@@ -5,8 +5,8 @@
 //! strided convolutions 28 → 14 → 7 with BatchNorm and LeakyReLU(0.2), then one convolution
 //! that gives a single logit (the sigmoid lives in the loss, for numerical stability).
 
-use super::gan::{Discriminator, Generator, check_pair};
-use super::spec::{LayerSpec, SpecError};
+use super::gan::GanSpec;
+use super::spec::LayerSpec;
 use burn::prelude::*;
 
 #[derive(Config, Debug)]
@@ -84,20 +84,14 @@ impl DcganConfig {
         ]
     }
 
-    /// Both specs fit together and produce the configured image shape.
-    pub fn validate(&self) -> Result<(), SpecError> {
-        check_pair(
-            &self.generator_spec(),
-            &self.discriminator_spec(),
-            self.latent_dim,
-            self.image_shape(),
-        )
-    }
-
-    pub fn init(&self, device: &Device) -> (Generator, Discriminator) {
-        (
-            Generator::init(&self.generator_spec(), device),
-            Discriminator::init(&self.discriminator_spec(), device),
-        )
+    /// The whole GAN: both networks and their inputs.
+    pub fn spec(&self) -> GanSpec {
+        GanSpec {
+            latent_dim: self.latent_dim,
+            image_shape: self.image_shape(),
+            conditioning: None,
+            generator: self.generator_spec(),
+            discriminator: self.discriminator_spec(),
+        }
     }
 }

@@ -10,8 +10,9 @@ use burn::module::{Module, ModuleMapper, Param};
 use burn::tensor::{Tensor, TensorData};
 
 /// DCGAN's initialisation (Radford et al. 2015): convolution and dense weights from
-/// N(0, 0.02), biases zero, BatchNorm scale from N(1, 0.02) and shift zero. Running
-/// statistics are left as they are. `tag` separates the streams of two networks of one run.
+/// N(0, 0.02), biases zero, BatchNorm scale from N(1, 0.02) and shift zero; label
+/// embeddings from N(0, 1) as PyTorch's `nn.Embedding` (at 0.02 the label would be a
+/// whisper next to `z`). Running statistics are left as they are. `tag` separates the streams of two networks of one run.
 pub fn dcgan_init<M: Module>(module: M, seed: u64, tag: u32) -> M {
     let mut mapper = DcganInit {
         seed,
@@ -52,10 +53,12 @@ impl ModuleMapper for DcganInit {
     fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
         let name = self.path.last().map(String::as_str).unwrap_or("");
         let in_batch_norm = self.path.iter().any(|p| p == "BatchNorm");
+        let in_embedding = self.path.iter().any(|p| p == "label_embedding");
         let (id, tensor, mapper) = param.consume();
         let shape = tensor.shape();
         let n = shape.num_elements();
         let values = match (in_batch_norm, name) {
+            (false, "weight") if in_embedding => self.draw(n, 0.0, 1.0),
             (false, "weight") => self.draw(n, 0.0, 0.02),
             (true, "gamma") => self.draw(n, 1.0, 0.02),
             (_, "bias") | (true, "beta") => vec![0.0; n],

@@ -1,7 +1,9 @@
 //! Everything a run needs, in one file (`config.json` in the run directory).
 
 use crate::data::DatasetName;
-use crate::model::{DcganConfig, Discriminator, Generator, LayerSpec, SpecError};
+use crate::model::{
+    CganConvConfig, CganMlpConfig, DcganConfig, Discriminator, GanSpec, Generator, SpecError,
+};
 use anyhow::Context;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -13,6 +15,10 @@ use std::path::Path;
 pub enum ModelConfig {
     /// DCGAN for 28×28 images (the MNIST seed).
     Dcgan28(DcganConfig),
+    /// Conditional GAN, dense + transposed-conv generator (the cGAN seed, experiment 2).
+    CganConv(CganConvConfig),
+    /// Conditional GAN, MLP generator and discriminator (the cGAN seed, experiment 3).
+    CganMlp(CganMlpConfig),
 }
 
 impl Default for ModelConfig {
@@ -25,43 +31,52 @@ impl ModelConfig {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Dcgan28(_) => "dcgan28",
+            Self::CganConv(_) => "cgan_conv",
+            Self::CganMlp(_) => "cgan_mlp",
+        }
+    }
+
+    /// The defaults of model `kind`, as JSON.
+    fn default_of(kind: &str) -> anyhow::Result<serde_json::Value> {
+        let model = match kind {
+            "dcgan28" => Self::Dcgan28(DcganConfig::new()),
+            "cgan_conv" => Self::CganConv(CganConvConfig::new()),
+            "cgan_mlp" => Self::CganMlp(CganMlpConfig::new()),
+            other => {
+                anyhow::bail!("unknown model kind `{other}` (known: dcgan28, cgan_conv, cgan_mlp)")
+            }
+        };
+        Ok(serde_json::to_value(model)?)
+    }
+
+    /// Both networks, described once.
+    pub fn spec(&self) -> GanSpec {
+        match self {
+            Self::Dcgan28(c) => c.spec(),
+            Self::CganConv(c) => c.spec(),
+            Self::CganMlp(c) => c.spec(),
         }
     }
 
     pub fn latent_dim(&self) -> usize {
-        match self {
-            Self::Dcgan28(c) => c.latent_dim,
-        }
+        self.spec().latent_dim
     }
 
     pub fn image_shape(&self) -> [usize; 3] {
-        match self {
-            Self::Dcgan28(c) => c.image_shape(),
-        }
+        self.spec().image_shape
     }
 
-    pub fn generator_spec(&self) -> Vec<LayerSpec> {
-        match self {
-            Self::Dcgan28(c) => c.generator_spec(),
-        }
-    }
-
-    pub fn discriminator_spec(&self) -> Vec<LayerSpec> {
-        match self {
-            Self::Dcgan28(c) => c.discriminator_spec(),
-        }
+    /// Number of classes of a conditional model.
+    pub fn classes(&self) -> Option<usize> {
+        self.spec().conditioning.map(|c| c.classes)
     }
 
     pub fn validate(&self) -> Result<(), SpecError> {
-        match self {
-            Self::Dcgan28(c) => c.validate(),
-        }
+        self.spec().check()
     }
 
     pub fn init(&self, device: &Device) -> (Generator, Discriminator) {
-        match self {
-            Self::Dcgan28(c) => c.init(device),
-        }
+        self.spec().init(device)
     }
 }
 
@@ -116,14 +131,24 @@ impl TrainingConfig {
             serde_json::from_str(&text)
                 .with_context(|| format!("{}: invalid JSON", path.display()))?
         };
+        Self::from_value(given).with_context(|| format!("{}: invalid config", path.display()))
+    }
+
+    /// A config from TOML text, as [`Self::from_file`] reads a `.toml` file.
+    pub fn from_toml_str(text: &str) -> anyhow::Result<Self> {
+        let value: toml::Value = toml::from_str(text).context("invalid TOML")?;
+        Self::from_value(serde_json::to_value(value)?)
+    }
+
+    fn from_value(given: serde_json::Value) -> anyhow::Result<Self> {
+        // The model's defaults depend on its kind: start from that kind's defaults.
         let mut merged = serde_json::to_value(Self::new())?;
-        merge(&mut merged, given, "")
-            .with_context(|| format!("{}: invalid config", path.display()))?;
-        let config: Self = serde_json::from_value(merged)
-            .with_context(|| format!("{}: invalid config", path.display()))?;
-        config
-            .check()
-            .with_context(|| format!("{}: invalid config", path.display()))?;
+        if let Some(kind) = given.pointer("/model/kind").and_then(|k| k.as_str()) {
+            merged["model"] = ModelConfig::default_of(kind)?;
+        }
+        merge(&mut merged, given, "")?;
+        let config: Self = serde_json::from_value(merged)?;
+        config.check()?;
         Ok(config)
     }
 
@@ -163,6 +188,16 @@ impl TrainingConfig {
             self.dataset,
             self.dataset.image_shape()
         );
+        if let Some(classes) = self.model.classes() {
+            let names = self.dataset.class_names();
+            anyhow::ensure!(
+                classes == names.len(),
+                "model {} is conditioned on {classes} classes but {} has {}",
+                self.model.name(),
+                self.dataset,
+                names.len()
+            );
+        }
         self.model.validate()?;
         Ok(())
     }

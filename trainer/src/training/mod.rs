@@ -4,11 +4,13 @@
 //! - [`step`]: one discriminator + generator update, shared by the loop and the benchmark.
 //! - [`checkpoint`]: atomic, checksummed checkpoints that resume a run exactly.
 //! - [`metrics`]: the per-step metrics file (`metrics.jsonl`).
+//! - [`presets`]: the seeds' experiments as named configs (`configs/*.toml`).
 //! - [`run`]: the loop itself, with progress bars, sample grids and the loss plot.
 
 pub mod checkpoint;
 pub mod config;
 pub mod metrics;
+pub mod presets;
 pub mod run;
 pub mod step;
 

@@ -10,7 +10,7 @@ use crate::model::Generator;
 use crate::report;
 use anyhow::{Context, bail};
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -129,10 +129,12 @@ fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<Imag
     Ok(dataset)
 }
 
-/// Generate images for `z` (`[n, latent]` values) in inference mode; `[n, c, h, w]` values.
+/// Generate images for `z` (`[n, latent]` values, and `n` labels for a conditional
+/// generator) in inference mode; `[n, c, h, w]` values.
 pub fn generate(
     generator: &Generator,
     z: Vec<f32>,
+    labels: Option<Vec<i64>>,
     latent_dim: usize,
     device: &Device,
 ) -> (Vec<f32>, [usize; 4]) {
@@ -140,12 +142,28 @@ pub fn generate(
     let generator = generator.valid();
     let device = device.clone().without_autodiff();
     let z = Tensor::<2>::from_data(TensorData::new(z, [n, latent_dim]), &device);
-    let images = generator.forward(z);
+    let labels = labels.map(|l| Tensor::<1, Int>::from_data(TensorData::new(l, [n]), &device));
+    let images = generator.forward(z, labels);
     let shape = images.dims();
     (
         images.into_data().try_to_vec::<f32>().expect("f32 images"),
         shape,
     )
+}
+
+/// What a sample grid shows: `count` images, or for a conditional model one row per class
+/// (row `k` generated with label `k`). Returns the labels (if any) and the column count.
+pub fn grid_layout(classes: Option<usize>, count: usize) -> (Option<Vec<i64>>, Option<usize>) {
+    match classes {
+        None => (None, None),
+        Some(classes) => {
+            let columns = (count as f64).sqrt().ceil() as usize;
+            let labels = (0..classes as i64)
+                .flat_map(|k| std::iter::repeat_n(k, columns))
+                .collect();
+            (Some(labels), Some(columns))
+        }
+    }
 }
 
 fn run_loop(
@@ -160,13 +178,10 @@ fn run_loop(
     let batcher = Batcher::new(config.batch_size, config.seed);
     let per_epoch = batcher.batches_per_epoch(dataset);
     let latent_dim = config.model.latent_dim();
-    let fixed_z = latent::normal_batch(
-        config.seed,
-        Stream::FixedNoise,
-        0,
-        config.sample_count,
-        latent_dim,
-    );
+    let conditional = config.model.classes().is_some();
+    let (grid_labels, _) = grid_layout(config.model.classes(), config.sample_count);
+    let grid_count = grid_labels.as_ref().map_or(config.sample_count, Vec::len);
+    let fixed_z = latent::normal_batch(config.seed, Stream::FixedNoise, 0, grid_count, latent_dim);
     let mut writer = MetricsWriter::open(run_dir, start.step)?;
     let mut position = start;
     let mut last_stats = None;
@@ -184,8 +199,9 @@ fn run_loop(
         );
         while position.batch < per_epoch {
             let started = Instant::now();
-            let (real, _labels) =
+            let (real, labels) =
                 Batcher::images(dataset, batcher.batch(&order, position.batch), &device);
+            let labels = conditional.then_some(labels);
             let z = latent::normal_batch(
                 config.seed,
                 Stream::Noise,
@@ -200,7 +216,7 @@ fn run_loop(
             // Layers that draw random numbers (dropout) draw them from a per-step seed, so a
             // resumed run draws what the uninterrupted one would have.
             device.seed(config.seed ^ position.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let (next, stats) = state.step(real, z, config.lr);
+            let (next, stats) = state.step(real, labels, z, config.lr);
             state = next;
             if !stats.is_finite() {
                 bail!(
@@ -309,16 +325,18 @@ fn epoch_report(
     epochs_done: usize,
     device: &Device,
 ) -> anyhow::Result<()> {
+    let (labels, columns) = grid_layout(config.model.classes(), config.sample_count);
     let (values, shape) = generate(
         generator,
         fixed_z.to_vec(),
+        labels,
         config.model.latent_dim(),
         device,
     );
     let grid = run_dir
         .join("samples")
         .join(format!("epoch-{epochs_done:03}.png"));
-    report::save_grid(&values, shape, None, &grid)?;
+    report::save_grid(&values, shape, columns, &grid)?;
     let records = metrics::read(&metrics::metrics_path(run_dir))?;
     report::save_loss_plot(&records, &run_dir.join("losses.png"))?;
     Ok(())

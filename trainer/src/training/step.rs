@@ -5,6 +5,7 @@ use crate::model::init::dcgan_init;
 use crate::model::{Discriminator, Generator};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::Int;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 
 /// What one iteration measured.
@@ -65,7 +66,16 @@ impl GanState {
     /// The DCGAN iteration (Goodfellow et al. 2014, non-saturating generator loss):
     /// D minimises the mean of its BCE on real (label 1) and generated (label 0) images;
     /// then G minimises BCE of D(G(z)) against label 1, with the updated D.
-    pub fn step(self, real: Tensor<4>, z: Tensor<2>, lr: f64) -> (Self, StepStats) {
+    ///
+    /// A conditional GAN gets the real batch's `labels`, and generates the same labels:
+    /// both halves of D's batch then have the same class balance.
+    pub fn step(
+        self,
+        real: Tensor<4>,
+        labels: Option<Tensor<1, Int>>,
+        z: Tensor<2>,
+        lr: f64,
+    ) -> (Self, StepStats) {
         let Self {
             generator,
             discriminator,
@@ -73,15 +83,15 @@ impl GanState {
             mut optim_d,
         } = self;
 
-        let fake = generator.forward(z);
-        let logits_real = discriminator.forward(real);
-        let logits_fake = discriminator.forward(fake.clone().detach());
+        let fake = generator.forward(z, labels.clone());
+        let logits_real = discriminator.forward(real, labels.clone());
+        let logits_fake = discriminator.forward(fake.clone().detach(), labels.clone());
         let loss_d = (bce_real(logits_real.clone()) + bce_fake(logits_fake.clone())) * 0.5;
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = optim_d.step(lr, discriminator, grads);
 
         // `fake` still carries the generator's graph: no second generator forward needed.
-        let loss_g = bce_real(discriminator.forward(fake));
+        let loss_g = bce_real(discriminator.forward(fake, labels));
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
         let generator = optim_g.step(lr, generator, grads);
 

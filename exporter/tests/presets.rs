@@ -1,0 +1,74 @@
+//! Every preset's generator, after a few real training steps, exports to a file that ONNX
+//! Runtime runs exactly as burn does and that the official checker accepts.
+
+use gantry_exporter::{ExportOptions, ModelMetadata, export_checkpoint};
+use gantry_onnx::ModelProto;
+use gantry_trainer::training::presets::{self, PRESETS};
+use gantry_trainer::training::{RunOptions, train};
+use prost::Message;
+use std::path::PathBuf;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn every_preset_exports_with_onnx_runtime_parity() {
+    let data_dir = std::env::var_os("GANTRY_DATA_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("data"));
+    let dir = tempfile::tempdir().unwrap();
+    for preset in PRESETS {
+        let config = presets::load(preset.name)
+            .unwrap()
+            .with_limit(Some(64))
+            .with_batch_size(16)
+            .with_sample_count(4);
+        let run = dir.path().join(preset.name);
+        let options = RunOptions {
+            device: burn::tensor::Device::flex(),
+            data_dir: data_dir.clone(),
+            show_progress: false,
+            log_lines: false,
+            stop_after_steps: Some(2),
+        };
+        train(&run, &config, &options).unwrap();
+        let out = dir.path().join(format!("{}.onnx", preset.name));
+        let report = export_checkpoint(&run, &out, &ExportOptions::default())
+            .unwrap_or_else(|e| panic!("{}: {e:#}", preset.name));
+        println!("{} {report}", preset.name);
+        assert_eq!(report.parity.len(), 2, "{}", preset.name);
+
+        let model = ModelProto::decode(std::fs::read(&out).unwrap().as_slice()).unwrap();
+        let graph = model.graph.as_ref().unwrap();
+        let inputs: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
+        let meta = ModelMetadata::from_props(&model.metadata_props).unwrap();
+        assert_eq!(meta.model_kind, config.model.name());
+        if config.model.classes().is_some() {
+            assert_eq!(inputs, ["z", "label"], "{}", preset.name);
+            assert!(meta.conditional);
+            assert_eq!(meta.class_names.len(), 10);
+        } else {
+            assert_eq!(inputs, ["z"], "{}", preset.name);
+            assert!(!meta.conditional);
+        }
+
+        let script = "import sys, onnx\n\
+            onnx.checker.check_model(sys.argv[1], full_check=True)\n\
+            onnx.shape_inference.infer_shapes(onnx.load(sys.argv[1]), check_type=True, strict_mode=True)\n\
+            print('ok')";
+        let output = std::process::Command::new("python3")
+            .args(["-c", script])
+            .arg(&out)
+            .env("PYTHONPATH", workspace().join(".tools/python"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}: {}{}",
+            preset.name,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

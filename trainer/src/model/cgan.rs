@@ -1,0 +1,169 @@
+//! Conditional GANs for 28×28 images, the cGAN seed's experiments: a label embedding in
+//! both networks (see [`super::gan`]), latent 100, one row per class in the sample grids.
+//!
+//! - [`CganConvConfig`], experiment 2: a dense layer to 128·7·7, reshaped to 2D, then
+//!   transposed convolutions up to 28×28 with BatchNorm and LeakyReLU, Tanh at the end.
+//!   Its discriminator is two strided convolutions and a dense output.
+//! - [`CganMlpConfig`], experiment 3: dense layers 256 / 512 / 1024 in the generator,
+//!   512 / 512 in the discriminator.
+
+use super::gan::{Conditioning, GanSpec};
+use super::spec::LayerSpec;
+use burn::prelude::*;
+
+const LEAKY: LayerSpec = LayerSpec::LeakyRelu { slope: 0.2 };
+
+fn linear(input: usize, output: usize) -> LayerSpec {
+    LayerSpec::Linear {
+        input,
+        output,
+        bias: true,
+    }
+}
+
+#[derive(Config, Debug)]
+pub struct CganConvConfig {
+    #[config(default = 100)]
+    pub latent_dim: usize,
+    /// Image channels (1 for MNIST and Fashion-MNIST).
+    #[config(default = 1)]
+    pub channels: usize,
+    #[config(default = 10)]
+    pub classes: usize,
+    /// Width of the generator's label embedding.
+    #[config(default = 50)]
+    pub embedding_dim: usize,
+    /// Channels of the 7×7 map the dense layer makes (the seed's 128); halved per upsampling.
+    #[config(default = 128)]
+    pub generator_features: usize,
+    /// Channels of the discriminator's first convolution (doubled once).
+    #[config(default = 64)]
+    pub discriminator_features: usize,
+    /// Dropout before the discriminator's dense output.
+    #[config(default = 0.3)]
+    pub dropout: f64,
+}
+
+impl CganConvConfig {
+    pub fn spec(&self) -> GanSpec {
+        let (g, d, c) = (
+            self.generator_features,
+            self.discriminator_features,
+            self.channels,
+        );
+        let up = |input, output, kernel, stride, padding| LayerSpec::ConvTranspose2d {
+            input,
+            output,
+            kernel,
+            stride,
+            padding,
+            bias: false,
+        };
+        let generator = vec![
+            linear(self.latent_dim + self.embedding_dim, g * 7 * 7),
+            LayerSpec::Reshape { shape: [g, 7, 7] },
+            LayerSpec::BatchNorm { features: g },
+            LEAKY,
+            up(g, g / 2, 4, 2, 1), // 7 → 14
+            LayerSpec::BatchNorm { features: g / 2 },
+            LEAKY,
+            up(g / 2, g / 4, 4, 2, 1), // 14 → 28
+            LayerSpec::BatchNorm { features: g / 4 },
+            LEAKY,
+            LayerSpec::ConvTranspose2d {
+                input: g / 4,
+                output: c,
+                kernel: 3,
+                stride: 1,
+                padding: 1,
+                bias: true,
+            }, // 28 → 28, to image channels
+            LayerSpec::Tanh,
+        ];
+        let down = |input, output| LayerSpec::Conv2d {
+            input,
+            output,
+            kernel: 4,
+            stride: 2,
+            padding: 1,
+            bias: true,
+        };
+        let discriminator = vec![
+            down(c + 1, d), // image + label channel, 28 → 14
+            LEAKY,
+            down(d, 2 * d), // 14 → 7
+            LayerSpec::BatchNorm { features: 2 * d },
+            LEAKY,
+            LayerSpec::Flatten,
+            LayerSpec::Dropout { prob: self.dropout },
+            linear(2 * d * 7 * 7, 1),
+        ];
+        GanSpec {
+            latent_dim: self.latent_dim,
+            image_shape: [c, 28, 28],
+            conditioning: Some(Conditioning {
+                classes: self.classes,
+                embedding_dim: self.embedding_dim,
+            }),
+            generator,
+            discriminator,
+        }
+    }
+}
+
+#[derive(Config, Debug)]
+pub struct CganMlpConfig {
+    #[config(default = 100)]
+    pub latent_dim: usize,
+    #[config(default = 1)]
+    pub channels: usize,
+    #[config(default = 10)]
+    pub classes: usize,
+    #[config(default = 50)]
+    pub embedding_dim: usize,
+    /// Dropout after the discriminator's hidden layers.
+    #[config(default = 0.4)]
+    pub dropout: f64,
+}
+
+impl CganMlpConfig {
+    pub fn spec(&self) -> GanSpec {
+        let c = self.channels;
+        let pixels = c * 28 * 28;
+        let mut generator = Vec::new();
+        let mut width = self.latent_dim + self.embedding_dim;
+        for hidden in [256, 512, 1024] {
+            // Keras order, as in the seed: Dense → LeakyReLU → BatchNorm.
+            generator.extend([
+                linear(width, hidden),
+                LEAKY,
+                LayerSpec::BatchNorm { features: hidden },
+            ]);
+            width = hidden;
+        }
+        generator.extend([
+            linear(width, pixels),
+            LayerSpec::Tanh,
+            LayerSpec::Reshape { shape: [c, 28, 28] },
+        ]);
+        let discriminator = vec![
+            LayerSpec::Flatten, // image + label channel
+            linear(pixels + 28 * 28, 512),
+            LEAKY,
+            linear(512, 512),
+            LEAKY,
+            LayerSpec::Dropout { prob: self.dropout },
+            linear(512, 1),
+        ];
+        GanSpec {
+            latent_dim: self.latent_dim,
+            image_shape: [c, 28, 28],
+            conditioning: Some(Conditioning {
+                classes: self.classes,
+                embedding_dim: self.embedding_dim,
+            }),
+            generator,
+            discriminator,
+        }
+    }
+}
