@@ -4,6 +4,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use gantry_trainer::data::{DatasetName, fetch};
 use gantry_trainer::device::DeviceChoice;
+use gantry_trainer::eval::{ClassifierConfig, classifier};
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::run::{self, generate};
 use gantry_trainer::training::{GanState, RunOptions, TrainingConfig};
@@ -49,6 +50,73 @@ enum Command {
     Bench(BenchArgs),
     /// List the presets: the seeds' experiments as ready-made configs.
     Presets,
+    /// The evaluation classifier: a small CNN per dataset whose features stand in for Inception's.
+    #[command(subcommand)]
+    Classifier(ClassifierCommand),
+    /// Measure a generator: Fréchet distance, Inception-style score, precision/recall and,
+    /// for conditional models, class accuracy.
+    Eval(EvalArgs),
+}
+
+#[derive(Subcommand)]
+enum ClassifierCommand {
+    /// Train the classifier on a dataset's training split and report its test accuracy.
+    #[command(
+        after_help = "Examples:\n  gantry classifier train --dataset mnist\n  gantry classifier train --dataset fashion-mnist --epochs 5 --out runs/classifiers/fashion-mnist\n\n\
+        The folder gets classifier.bpk (weights) and classifier.json (settings, test accuracy\n\
+        overall and per class); `gantry eval` finds it at runs/classifiers/<dataset> by default."
+    )]
+    Train {
+        #[arg(long)]
+        dataset: DatasetName,
+        /// Output folder (default: runs/classifiers/<dataset>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, default_value_t = 3)]
+        epochs: usize,
+        /// Train on the first N training images only (quick runs).
+        #[arg(long)]
+        limit: Option<usize>,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    gantry eval --checkpoint runs/mnist-cgan\n  \
+    gantry eval --onnx www/models/mnist-cgan.onnx --samples 10000\n  \
+    gantry eval --onnx faces.onnx --inception inception-v3-pool3.onnx\n\n\
+    The real side is the dataset's test split. Features come from the gantry classifier\n\
+    (runs/classifiers/<dataset>, see `gantry classifier train`); with --inception, the\n\
+    Fréchet distance and precision/recall use that network instead (images resized to its\n\
+    input, grey repeated to RGB), which makes the distance the standard FID. With\n\
+    --checkpoint the figures are also saved as quality.json in the checkpoint, and\n\
+    `gantry export` writes them into the ONNX metadata.")]
+pub(crate) struct EvalArgs {
+    /// A run directory (its newest checkpoint) or one checkpoint folder.
+    #[arg(long, conflicts_with = "onnx", required_unless_present = "onnx")]
+    pub checkpoint: Option<PathBuf>,
+    /// An exported generator (gantry metadata needed), run in ONNX Runtime.
+    #[arg(long)]
+    pub onnx: Option<PathBuf>,
+    /// Classifier folder (default: runs/classifiers/<dataset>).
+    #[arg(long)]
+    pub classifier: Option<PathBuf>,
+    /// An Inception-style feature network (.onnx, input [N, 3, H, W]) for standard FID.
+    #[arg(long)]
+    pub inception: Option<PathBuf>,
+    /// Generated samples (and real training images for the baseline).
+    #[arg(long, default_value_t = 10_000)]
+    pub samples: usize,
+    /// Seed of the latent vectors.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write the figures as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 #[derive(Subcommand)]
@@ -114,13 +182,13 @@ struct TrainArgs {
 }
 
 #[derive(Args)]
-struct CommonArgs {
+pub(crate) struct CommonArgs {
     /// Folder that holds one sub-folder per dataset.
     #[arg(long, default_value = "data", global = true)]
-    data_dir: PathBuf,
+    pub data_dir: PathBuf,
     /// `cpu`, or `cuda:N` (needs a build with `--features cuda`).
     #[arg(long, default_value = "cpu")]
-    device: DeviceChoice,
+    pub device: DeviceChoice,
 }
 
 #[derive(Args)]
@@ -223,6 +291,41 @@ pub fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Serve(args) => crate::serve::serve(&args.dir, args.port),
+        Command::Classifier(ClassifierCommand::Train {
+            dataset,
+            out,
+            epochs,
+            limit,
+            common,
+        }) => {
+            let out = out.unwrap_or_else(|| classifier::default_dir(dataset));
+            let config = ClassifierConfig::new(dataset)
+                .with_epochs(epochs)
+                .with_limit(limit);
+            let trained = classifier::train(
+                &config,
+                &common.data_dir,
+                &out,
+                &common.device.device()?,
+                std::io::stderr().is_terminal(),
+            )?;
+            let per: Vec<String> = trained
+                .card
+                .per_class_accuracy
+                .iter()
+                .map(|a| format!("{:.1}", a * 100.0))
+                .collect();
+            println!(
+                "{dataset} classifier in {}: test accuracy {:.2}% on {} images (per class: {}), trained in {:.0} s",
+                out.display(),
+                trained.card.test_accuracy * 100.0,
+                trained.card.test_images,
+                per.join(" "),
+                trained.card.train_seconds
+            );
+            Ok(())
+        }
+        Command::Eval(args) => crate::eval::eval(args),
         Command::Presets => {
             for preset in presets::PRESETS {
                 println!("{:<26} {}", preset.name, preset.summary);

@@ -1,6 +1,7 @@
 //! `gantry`: train GANs, sample them, export them, serve the page, get their data.
 
 mod cli;
+mod eval;
 mod serve;
 
 fn main() {

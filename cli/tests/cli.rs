@@ -186,3 +186,134 @@ fn the_shipped_presets_load() {
         gantry_trainer::training::TrainingConfig::from_file(&config).unwrap();
     }
 }
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Fréchet distance from `gantry eval`'s first line.
+fn frechet(stdout: &str) -> f64 {
+    let line = stdout.lines().next().unwrap();
+    let after = line.split("): ").nth(1).unwrap();
+    after.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// classifier → train a conditional preset a few steps → eval → export: the figures travel
+/// from `gantry eval` into the checkpoint and the ONNX metadata, and real-vs-real is far
+/// closer than a barely trained generator.
+#[test]
+fn classifier_then_eval_then_export_carries_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_dir();
+    let classifier = dir.path().join("classifier");
+    let out = ok(&gantry(&[
+        "classifier",
+        "train",
+        "--dataset",
+        "mnist",
+        "--epochs",
+        "1",
+        "--limit",
+        "3000",
+        "--out",
+        path(&classifier),
+        "--data-dir",
+        path(&data),
+    ]));
+    assert!(out.contains("test accuracy"), "{out}");
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(classifier.join("classifier.json")).unwrap())
+            .unwrap();
+    // 3000 images, one epoch: far from the full run's 99%, far above chance.
+    assert!(card["test_accuracy"].as_f64().unwrap() > 0.8, "{card}");
+
+    let run = dir.path().join("run");
+    ok(&gantry(&[
+        "train",
+        "--preset",
+        "mnist-cgan-mlp",
+        "--limit",
+        "256",
+        "--epochs",
+        "1",
+        "--out",
+        path(&run),
+        "--data-dir",
+        path(&data),
+    ]));
+    let eval = ok(&gantry(&[
+        "eval",
+        "--checkpoint",
+        path(&run),
+        "--classifier",
+        path(&classifier),
+        "--samples",
+        "1000",
+        "--data-dir",
+        path(&data),
+    ]));
+    println!("{eval}");
+    assert!(
+        eval.contains("over 1000 samples vs 10000 real test images"),
+        "{eval}"
+    );
+    assert!(eval.contains("class accuracy"), "{eval}");
+    let fd = frechet(&eval);
+    let baseline: f64 = eval
+        .split("(real train vs test: ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        baseline < 0.1 * fd,
+        "real vs real {baseline} should be far below 8 steps of training {fd}"
+    );
+    let checkpoint = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .max()
+        .unwrap();
+    assert!(checkpoint.join("quality.json").exists());
+
+    let onnx = dir.path().join("g.onnx");
+    ok(&gantry(&[
+        "export",
+        "--checkpoint",
+        path(&run),
+        "--out",
+        path(&onnx),
+    ]));
+    let bytes = std::fs::read(&onnx).unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("gantry.quality"), "metadata key");
+    assert!(
+        text.contains("\"class_accuracy\""),
+        "quality figures in the metadata"
+    );
+
+    // The exported file measures like the checkpoint (same samples, same seed).
+    let from_onnx = ok(&gantry(&[
+        "eval",
+        "--onnx",
+        path(&onnx),
+        "--classifier",
+        path(&classifier),
+        "--samples",
+        "1000",
+        "--data-dir",
+        path(&data),
+    ]));
+    let diff = (frechet(&from_onnx) - fd).abs() / fd;
+    assert!(diff < 1e-3, "onnx {from_onnx} vs checkpoint {eval}");
+}

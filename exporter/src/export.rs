@@ -6,6 +6,7 @@ use crate::runtime::OrtGenerator;
 use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::tensor::Device;
+use gantry_trainer::eval::report::load_quality;
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::checkpoint;
 use gantry_trainer::training::run::{generate, load_run_config};
@@ -96,7 +97,10 @@ pub fn export_checkpoint(
         value_range: [-1.0, 1.0],
         epochs: position.epoch,
         steps: position.step,
-        quality: vec![],
+        // Figures `gantry eval` (or training's periodic evaluation) saved beside the weights.
+        quality: load_quality(&checkpoint)?
+            .map(|report| report.figures())
+            .unwrap_or_default(),
     };
     let model = generator_model(&config.model.spec(), &generator, &metadata)?;
     let bytes = model.encode_to_vec();

@@ -15,7 +15,7 @@ use gantry_onnx::{
     data_type,
 };
 use gantry_trainer::model::spec::infer_shapes;
-use gantry_trainer::model::{GanSpec, Generator, Layer, LayerSpec};
+use gantry_trainer::model::{GanSpec, Generator, Layer, LayerSpec, Network};
 
 use crate::metadata::ModelMetadata;
 
@@ -62,6 +62,196 @@ impl GraphBuilder {
         self.initializers.push(tensor_i64(&name, &[4], &dims));
         name
     }
+
+    /// The nodes of `specs` (weights from the matching burn `layers`), reading `input` and
+    /// writing `output`; `shapes` are the inferred shapes, input first.
+    fn layers(
+        &mut self,
+        specs: &[LayerSpec],
+        layers: &[Layer],
+        shapes: &[[usize; 3]],
+        input: &str,
+        output: &str,
+    ) -> Result<(), ExportError> {
+        if layers.len() != specs.len() {
+            return Err(ExportError::Shape(format!(
+                "{} layers in the module, {} in the spec",
+                layers.len(),
+                specs.len()
+            )));
+        }
+        let mut current = input.to_string();
+        // Layers that are the identity at inference (dropout) emit no node; the last emitting
+        // layer writes straight into `image`.
+        let last_emitting = specs
+            .iter()
+            .rposition(|s| !matches!(s, LayerSpec::Dropout { .. }))
+            .ok_or_else(|| ExportError::Shape("the network has no layer".into()))?;
+
+        for (index, (spec, layer)) in specs.iter().zip(layers).enumerate() {
+            let prefix = format!("layers.{index}.{}", spec.kind());
+            let out = if index == last_emitting {
+                output.to_string()
+            } else {
+                format!("x{}", index + 1)
+            };
+            let unsupported = |reason: &str| ExportError::Unsupported {
+                index,
+                layer: spec.kind().to_string(),
+                reason: reason.to_string(),
+            };
+            let emitted = match (spec, layer) {
+                (LayerSpec::Linear { output, .. }, Layer::Linear(linear)) => {
+                    let weight = self.weight(format!("{prefix}.weight"), values(&linear.weight));
+                    let flat = format!("{prefix}.flat");
+                    let gemm = format!("{prefix}.gemm");
+                    self.nodes.push(node(
+                        "Flatten",
+                        &format!("{prefix}.flatten"),
+                        &[&current],
+                        &[&flat],
+                        vec![attr_int("axis", 1)],
+                    ));
+                    let mut inputs = vec![flat.clone(), weight];
+                    if let Some(bias) = &linear.bias {
+                        inputs.push(self.weight(format!("{prefix}.bias"), values(bias)));
+                    }
+                    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                    self.nodes
+                        .push(node("Gemm", &prefix, &inputs, &[&gemm], vec![]));
+                    let shape =
+                        self.shape_constant(format!("{prefix}.shape"), [-1, *output as i64, 1, 1]);
+                    self.nodes.push(node(
+                        "Reshape",
+                        &format!("{prefix}.unflatten"),
+                        &[&gemm, &shape],
+                        &[&out],
+                        vec![],
+                    ));
+                    true
+                }
+                (
+                    LayerSpec::ConvTranspose2d {
+                        kernel,
+                        stride,
+                        padding,
+                        ..
+                    }
+                    | LayerSpec::Conv2d {
+                        kernel,
+                        stride,
+                        padding,
+                        ..
+                    },
+                    Layer::ConvTranspose2d(_) | Layer::Conv2d(_),
+                ) => {
+                    let (op, weight, bias) = match layer {
+                        Layer::ConvTranspose2d(conv)
+                            if matches!(spec, LayerSpec::ConvTranspose2d { .. }) =>
+                        {
+                            ("ConvTranspose", &conv.weight, &conv.bias)
+                        }
+                        Layer::Conv2d(conv) if matches!(spec, LayerSpec::Conv2d { .. }) => {
+                            ("Conv", &conv.weight, &conv.bias)
+                        }
+                        _ => return Err(unsupported("the module's layer does not match the spec")),
+                    };
+                    let mut inputs = vec![
+                        current.clone(),
+                        self.weight(format!("{prefix}.weight"), values(weight)),
+                    ];
+                    if let Some(bias) = bias {
+                        inputs.push(self.weight(format!("{prefix}.bias"), values(bias)));
+                    }
+                    let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
+                    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+                    self.nodes.push(node(
+                        op,
+                        &prefix,
+                        &inputs,
+                        &[&out],
+                        vec![
+                            attr_ints("kernel_shape", &[k, k]),
+                            attr_ints("strides", &[s, s]),
+                            attr_ints("pads", &[p, p, p, p]),
+                            attr_ints("dilations", &[1, 1]),
+                            attr_int("group", 1),
+                        ],
+                    ));
+                    true
+                }
+                (LayerSpec::BatchNorm { .. }, Layer::BatchNorm(norm)) => {
+                    let scale = self.weight(format!("{prefix}.scale"), values(&norm.gamma));
+                    let bias = self.weight(format!("{prefix}.bias"), values(&norm.beta));
+                    let n = norm.gamma.val().dims()[0];
+                    let mean = self.weight(
+                        format!("{prefix}.mean"),
+                        (vec![n], running(norm.running_mean.value())),
+                    );
+                    let var = self.weight(
+                        format!("{prefix}.var"),
+                        (vec![n], running(norm.running_var.value())),
+                    );
+                    self.nodes.push(node(
+                        "BatchNormalization",
+                        &prefix,
+                        &[&current, &scale, &bias, &mean, &var],
+                        &[&out],
+                        vec![attr_float("epsilon", norm.epsilon as f32)],
+                    ));
+                    true
+                }
+                (LayerSpec::Relu, Layer::Relu(_)) => {
+                    self.nodes
+                        .push(node("Relu", &prefix, &[&current], &[&out], vec![]));
+                    true
+                }
+                (LayerSpec::LeakyRelu { slope }, Layer::LeakyRelu(_)) => {
+                    self.nodes.push(node(
+                        "LeakyRelu",
+                        &prefix,
+                        &[&current],
+                        &[&out],
+                        vec![attr_float("alpha", *slope as f32)],
+                    ));
+                    true
+                }
+                (LayerSpec::Tanh, Layer::Tanh(_)) => {
+                    self.nodes
+                        .push(node("Tanh", &prefix, &[&current], &[&out], vec![]));
+                    true
+                }
+                (LayerSpec::Sigmoid, Layer::Sigmoid(_)) => {
+                    self.nodes
+                        .push(node("Sigmoid", &prefix, &[&current], &[&out], vec![]));
+                    true
+                }
+                (LayerSpec::Dropout { .. }, Layer::Dropout(_)) => false,
+                // Both are a Reshape to the shape the spec infers after the layer.
+                (LayerSpec::Reshape { .. }, Layer::Reshape(_))
+                | (LayerSpec::Flatten, Layer::Flatten(_)) => {
+                    let [c, h, w] = shapes[index + 1];
+                    let shape = self.shape_constant(
+                        format!("{prefix}.shape"),
+                        [-1, c as i64, h as i64, w as i64],
+                    );
+                    self.nodes.push(node(
+                        "Reshape",
+                        &prefix,
+                        &[&current, &shape],
+                        &[&out],
+                        vec![],
+                    ));
+                    true
+                }
+                _ => return Err(unsupported("the module's layer does not match the spec")),
+            };
+            if emitted {
+                current = out;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The ONNX `ModelProto` of a generator: input `z` `[N, latent]` (and `label` int64 `[N]`
@@ -92,15 +282,6 @@ pub fn generator_model(
             meta.image_shape
         )));
     }
-    let layers = &generator.network.layers;
-    if layers.len() != specs.len() {
-        return Err(ExportError::Shape(format!(
-            "{} layers in the module, {} in the spec",
-            layers.len(),
-            specs.len()
-        )));
-    }
-
     let mut g = GraphBuilder {
         nodes: Vec::new(),
         initializers: Vec::new(),
@@ -140,175 +321,7 @@ pub fn generator_model(
         &["x0"],
         vec![],
     ));
-    let mut current = "x0".to_string();
-    // Layers that are the identity at inference (dropout) emit no node; the last emitting
-    // layer writes straight into `image`.
-    let last_emitting = specs
-        .iter()
-        .rposition(|s| !matches!(s, LayerSpec::Dropout { .. }))
-        .ok_or_else(|| ExportError::Shape("the network has no layer".into()))?;
-
-    for (index, (spec, layer)) in specs.iter().zip(layers).enumerate() {
-        let prefix = format!("layers.{index}.{}", spec.kind());
-        let out = if index == last_emitting {
-            "image".to_string()
-        } else {
-            format!("x{}", index + 1)
-        };
-        let unsupported = |reason: &str| ExportError::Unsupported {
-            index,
-            layer: spec.kind().to_string(),
-            reason: reason.to_string(),
-        };
-        let emitted = match (spec, layer) {
-            (LayerSpec::Linear { output, .. }, Layer::Linear(linear)) => {
-                let weight = g.weight(format!("{prefix}.weight"), values(&linear.weight));
-                let flat = format!("{prefix}.flat");
-                let gemm = format!("{prefix}.gemm");
-                g.nodes.push(node(
-                    "Flatten",
-                    &format!("{prefix}.flatten"),
-                    &[&current],
-                    &[&flat],
-                    vec![attr_int("axis", 1)],
-                ));
-                let mut inputs = vec![flat.clone(), weight];
-                if let Some(bias) = &linear.bias {
-                    inputs.push(g.weight(format!("{prefix}.bias"), values(bias)));
-                }
-                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                g.nodes
-                    .push(node("Gemm", &prefix, &inputs, &[&gemm], vec![]));
-                let shape = g.shape_constant(format!("{prefix}.shape"), [-1, *output as i64, 1, 1]);
-                g.nodes.push(node(
-                    "Reshape",
-                    &format!("{prefix}.unflatten"),
-                    &[&gemm, &shape],
-                    &[&out],
-                    vec![],
-                ));
-                true
-            }
-            (
-                LayerSpec::ConvTranspose2d {
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                }
-                | LayerSpec::Conv2d {
-                    kernel,
-                    stride,
-                    padding,
-                    ..
-                },
-                Layer::ConvTranspose2d(_) | Layer::Conv2d(_),
-            ) => {
-                let (op, weight, bias) = match layer {
-                    Layer::ConvTranspose2d(conv)
-                        if matches!(spec, LayerSpec::ConvTranspose2d { .. }) =>
-                    {
-                        ("ConvTranspose", &conv.weight, &conv.bias)
-                    }
-                    Layer::Conv2d(conv) if matches!(spec, LayerSpec::Conv2d { .. }) => {
-                        ("Conv", &conv.weight, &conv.bias)
-                    }
-                    _ => return Err(unsupported("the module's layer does not match the spec")),
-                };
-                let mut inputs = vec![
-                    current.clone(),
-                    g.weight(format!("{prefix}.weight"), values(weight)),
-                ];
-                if let Some(bias) = bias {
-                    inputs.push(g.weight(format!("{prefix}.bias"), values(bias)));
-                }
-                let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
-                let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                g.nodes.push(node(
-                    op,
-                    &prefix,
-                    &inputs,
-                    &[&out],
-                    vec![
-                        attr_ints("kernel_shape", &[k, k]),
-                        attr_ints("strides", &[s, s]),
-                        attr_ints("pads", &[p, p, p, p]),
-                        attr_ints("dilations", &[1, 1]),
-                        attr_int("group", 1),
-                    ],
-                ));
-                true
-            }
-            (LayerSpec::BatchNorm { .. }, Layer::BatchNorm(norm)) => {
-                let scale = g.weight(format!("{prefix}.scale"), values(&norm.gamma));
-                let bias = g.weight(format!("{prefix}.bias"), values(&norm.beta));
-                let n = norm.gamma.val().dims()[0];
-                let mean = g.weight(
-                    format!("{prefix}.mean"),
-                    (vec![n], running(norm.running_mean.value())),
-                );
-                let var = g.weight(
-                    format!("{prefix}.var"),
-                    (vec![n], running(norm.running_var.value())),
-                );
-                g.nodes.push(node(
-                    "BatchNormalization",
-                    &prefix,
-                    &[&current, &scale, &bias, &mean, &var],
-                    &[&out],
-                    vec![attr_float("epsilon", norm.epsilon as f32)],
-                ));
-                true
-            }
-            (LayerSpec::Relu, Layer::Relu(_)) => {
-                g.nodes
-                    .push(node("Relu", &prefix, &[&current], &[&out], vec![]));
-                true
-            }
-            (LayerSpec::LeakyRelu { slope }, Layer::LeakyRelu(_)) => {
-                g.nodes.push(node(
-                    "LeakyRelu",
-                    &prefix,
-                    &[&current],
-                    &[&out],
-                    vec![attr_float("alpha", *slope as f32)],
-                ));
-                true
-            }
-            (LayerSpec::Tanh, Layer::Tanh(_)) => {
-                g.nodes
-                    .push(node("Tanh", &prefix, &[&current], &[&out], vec![]));
-                true
-            }
-            (LayerSpec::Sigmoid, Layer::Sigmoid(_)) => {
-                g.nodes
-                    .push(node("Sigmoid", &prefix, &[&current], &[&out], vec![]));
-                true
-            }
-            (LayerSpec::Dropout { .. }, Layer::Dropout(_)) => false,
-            // Both are a Reshape to the shape the spec infers after the layer.
-            (LayerSpec::Reshape { .. }, Layer::Reshape(_))
-            | (LayerSpec::Flatten, Layer::Flatten(_)) => {
-                let [c, h, w] = shapes[index + 1];
-                let shape = g.shape_constant(
-                    format!("{prefix}.shape"),
-                    [-1, c as i64, h as i64, w as i64],
-                );
-                g.nodes.push(node(
-                    "Reshape",
-                    &prefix,
-                    &[&current, &shape],
-                    &[&out],
-                    vec![],
-                ));
-                true
-            }
-            _ => return Err(unsupported("the module's layer does not match the spec")),
-        };
-        if emitted {
-            current = out;
-        }
-    }
+    g.layers(specs, &generator.network.layers, &shapes, "x0", "image")?;
 
     let batch = || Dim::Named("N".into());
     let graph = GraphProto {
@@ -336,7 +349,19 @@ pub fn generator_model(
         ),
         ..Default::default()
     };
-    Ok(ModelProto {
+    Ok(model_proto(
+        graph,
+        "A GAN generator: latent z (standard normal) to images in [-1, 1].",
+        meta.to_props(),
+    ))
+}
+
+fn model_proto(
+    graph: GraphProto,
+    doc: &str,
+    metadata_props: Vec<gantry_onnx::StringStringEntryProto>,
+) -> ModelProto {
+    ModelProto {
         ir_version: IR_VERSION,
         opset_import: vec![OperatorSetIdProto {
             domain: String::new(),
@@ -345,9 +370,41 @@ pub fn generator_model(
         producer_name: "gantry".into(),
         producer_version: env!("CARGO_PKG_VERSION").into(),
         model_version: 1,
-        doc_string: "A GAN generator: latent z (standard normal) to images in [-1, 1].".into(),
+        doc_string: doc.into(),
         graph: Some(graph),
-        metadata_props: meta.to_props(),
+        metadata_props,
         ..Default::default()
-    })
+    }
+}
+
+/// The ONNX `ModelProto` of a plain feed-forward network: input `input` `[N, c, h, w]`,
+/// output `output` `[N, c', h', w']` (a feature vector is `[N, f, 1, 1]`). Used to export
+/// the evaluation classifier, so a feature network runs in any ONNX runtime.
+pub fn network_model(
+    specs: &[LayerSpec],
+    network: &Network,
+    input_shape: [usize; 3],
+    name: &str,
+) -> Result<ModelProto, ExportError> {
+    let shapes = infer_shapes(specs, input_shape).map_err(|e| ExportError::Shape(e.to_string()))?;
+    let mut g = GraphBuilder {
+        nodes: Vec::new(),
+        initializers: Vec::new(),
+    };
+    g.layers(specs, &network.layers, &shapes, "input", "output")?;
+    let batch = || Dim::Named("N".into());
+    let dims = |[c, h, w]: [usize; 3]| vec![batch(), Dim::Fixed(c), Dim::Fixed(h), Dim::Fixed(w)];
+    let graph = GraphProto {
+        name: name.into(),
+        node: g.nodes,
+        initializer: g.initializers,
+        input: vec![value_info("input", data_type::FLOAT, &dims(input_shape))],
+        output: vec![value_info(
+            "output",
+            data_type::FLOAT,
+            &dims(*shapes.last().expect("input shape")),
+        )],
+        ..Default::default()
+    };
+    Ok(model_proto(graph, name, vec![]))
 }

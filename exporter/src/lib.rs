@@ -5,6 +5,8 @@
 //!   module, with the module's weights (BatchNorm in inference form).
 //! - [`metadata`]: what a consumer needs to present a model (`metadata_props`).
 //! - [`export`]: checkpoint in, verified `.onnx` out, written atomically.
+//! - [`onnx_eval`]: ONNX files in `gantry eval`: an exported generator as the image
+//!   source, a user's Inception network as the feature extractor.
 //! - [`runtime`]: running a file in ONNX Runtime (`ort`, loaded dynamically) for the parity check.
 //!
 //! [`LayerSpec`]: gantry_trainer::model::LayerSpec
@@ -12,8 +14,9 @@
 pub mod export;
 pub mod graph;
 pub mod metadata;
+pub mod onnx_eval;
 pub mod runtime;
 
 pub use export::{ExportOptions, ExportReport, export_checkpoint};
-pub use graph::{ExportError, generator_model};
+pub use graph::{ExportError, generator_model, network_model};
 pub use metadata::ModelMetadata;

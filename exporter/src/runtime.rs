@@ -51,7 +51,7 @@ pub fn find_library() -> anyhow::Result<PathBuf> {
 
 static ENVIRONMENT: OnceLock<Result<ort::environment::Environment, String>> = OnceLock::new();
 
-fn environment() -> anyhow::Result<&'static ort::environment::Environment> {
+pub(crate) fn environment() -> anyhow::Result<&'static ort::environment::Environment> {
     let env = ENVIRONMENT.get_or_init(|| {
         let library = find_library().map_err(|e| e.to_string())?;
         let builder = ort::init_from(&library)

@@ -6,6 +6,8 @@
 //!   burn module (here) and the ONNX graph (in `gantry-exporter`) are both built.
 //! - [`training`]: the adversarial training loop, its config, checkpoints that resume
 //!   exactly, and the metrics it records.
+//! - [`eval`]: sample quality in numbers: a classifier per dataset, Fréchet distance,
+//!   Inception-style score, precision/recall, conditional accuracy.
 //! - [`report`]: what a person looks at: sample grids and loss plots.
 //! - [`latent`]: the seeded latent sampler, the same on every platform.
 //! - [`bench`]: training-speed figures (`gantry bench`, `cargo bench`).
@@ -14,6 +16,7 @@
 pub mod bench;
 pub mod data;
 pub mod device;
+pub mod eval;
 pub mod latent;
 pub mod model;
 pub mod report;

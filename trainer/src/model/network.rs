@@ -44,6 +44,12 @@ pub enum Layer {
 
 impl Layer {
     pub fn init(spec: &LayerSpec, device: &Device) -> Self {
+        Self::init_with(spec, device, true)
+    }
+
+    /// `dcgan`: weights from N(0, 0.02) (GANs); otherwise burn's defaults (Kaiming uniform).
+    pub fn init_with(spec: &LayerSpec, device: &Device, dcgan: bool) -> Self {
+        let init = |config_init: Initializer| if dcgan { dcgan_init() } else { config_init };
         match *spec {
             LayerSpec::Linear {
                 input,
@@ -52,7 +58,7 @@ impl Layer {
             } => Self::Linear(
                 LinearConfig::new(input, output)
                     .with_bias(bias)
-                    .with_initializer(dcgan_init())
+                    .with_initializer(init(LinearConfig::new(input, output).initializer))
                     .init(device),
             ),
             LayerSpec::ConvTranspose2d {
@@ -67,7 +73,9 @@ impl Layer {
                     .with_stride([stride, stride])
                     .with_padding([padding, padding])
                     .with_bias(bias)
-                    .with_initializer(dcgan_init())
+                    .with_initializer(init(
+                        ConvTranspose2dConfig::new([input, output], [kernel, kernel]).initializer,
+                    ))
                     .init(device),
             ),
             LayerSpec::Conv2d {
@@ -84,7 +92,9 @@ impl Layer {
                         padding, padding, padding, padding,
                     ))
                     .with_bias(bias)
-                    .with_initializer(dcgan_init())
+                    .with_initializer(init(
+                        Conv2dConfig::new([input, output], [kernel, kernel]).initializer,
+                    ))
                     .init(device),
             ),
             LayerSpec::BatchNorm { features } => {
@@ -134,8 +144,16 @@ pub struct Network {
 
 impl Network {
     pub fn init(specs: &[LayerSpec], device: &Device) -> Self {
+        Self::init_with(specs, device, true)
+    }
+
+    /// See [`Layer::init_with`].
+    pub fn init_with(specs: &[LayerSpec], device: &Device, dcgan: bool) -> Self {
         Self {
-            layers: specs.iter().map(|spec| Layer::init(spec, device)).collect(),
+            layers: specs
+                .iter()
+                .map(|spec| Layer::init_with(spec, device, dcgan))
+                .collect(),
         }
     }
 

@@ -41,16 +41,24 @@ pub fn save_loss_plot(records: &[MetricsRecord], path: &Path) -> anyhow::Result<
     Ok(())
 }
 
-fn draw(records: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let records: Vec<&MetricsRecord> = all.iter().filter(|r| r.quality.is_none()).collect();
+    let evaluations: Vec<(f32, f32)> = all
+        .iter()
+        .filter_map(|r| Some((r.step as f32, r.frechet_distance()? as f32)))
+        .collect();
     let window = (records.len() / 100).clamp(1, 200);
     let steps: Vec<f32> = records.iter().map(|r| r.step as f32).collect();
-    let series =
-        |f: fn(&MetricsRecord) -> f32| smooth(&records.iter().map(f).collect::<Vec<_>>(), window);
+    let series = |f: fn(&MetricsRecord) -> f32| {
+        smooth(&records.iter().map(|r| f(r)).collect::<Vec<_>>(), window)
+    };
     let (first, last) = (steps[0], steps[steps.len() - 1].max(steps[0] + 1.0));
 
-    let root = BitMapBackend::new(path, (960, 640)).into_drawing_area();
+    let height = if evaluations.is_empty() { 640 } else { 940 };
+    let root = BitMapBackend::new(path, (960, height)).into_drawing_area();
     root.fill(&WHITE)?;
-    let (top, bottom) = root.split_vertically(340);
+    let (top, rest) = root.split_vertically(340);
+    let (bottom, quality) = rest.split_vertically(300);
 
     let panels: [(_, &str, Vec<(&str, Vec<f32>, RGBColor)>); 2] = [
         (
@@ -110,6 +118,37 @@ fn draw(records: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error
             .border_style(BLACK)
             .label_font(("sans-serif", 14))
             .draw()?;
+    }
+    if !evaluations.is_empty() {
+        let max = evaluations
+            .iter()
+            .map(|e| e.1)
+            .fold(0.0f32, f32::max)
+            .max(1e-3);
+        let mut chart = ChartBuilder::on(&quality)
+            .caption(
+                "Fréchet distance to the test set (classifier features; lower is better)",
+                ("sans-serif", 20),
+            )
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(50)
+            .build_cartesian_2d(first..last, 0.0f32..max * 1.1)?;
+        chart
+            .configure_mesh()
+            .x_desc("step")
+            .label_style(("sans-serif", 13))
+            .draw()?;
+        let color = RGBColor(220, 120, 0);
+        chart.draw_series(LineSeries::new(
+            evaluations.iter().copied(),
+            color.stroke_width(2),
+        ))?;
+        chart.draw_series(
+            evaluations
+                .iter()
+                .map(|&p| Circle::new(p, 4, color.filled())),
+        )?;
     }
     root.present()?;
     Ok(())

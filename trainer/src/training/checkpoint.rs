@@ -160,6 +160,41 @@ fn sync_dir(dir: &Path) {
     }
 }
 
+/// The folder of the best checkpoint by Fréchet distance, when the run evaluates.
+pub fn best_dir(run_dir: &Path) -> PathBuf {
+    checkpoints_dir(run_dir).join("best")
+}
+
+/// Copy `checkpoint` to `checkpoints/best` (to a temporary folder first, then swapped in),
+/// so the best weights survive the rotation of `keep_checkpoints`.
+pub fn copy_as_best(run_dir: &Path, checkpoint: &Path) -> anyhow::Result<PathBuf> {
+    let best = best_dir(run_dir);
+    let tmp = checkpoints_dir(run_dir).join(format!(".best.tmp-{}", std::process::id()));
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp)?;
+    }
+    fs::create_dir_all(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+    for entry in fs::read_dir(checkpoint)
+        .with_context(|| format!("{}: cannot list", checkpoint.display()))?
+    {
+        let entry = entry?;
+        if entry.path().is_file() {
+            fs::copy(entry.path(), tmp.join(entry.file_name()))
+                .with_context(|| format!("{}: cannot copy", entry.path().display()))?;
+        }
+    }
+    sync_dir(&tmp);
+    let old = checkpoints_dir(run_dir).join(format!(".best.old-{}", std::process::id()));
+    if best.exists() {
+        fs::rename(&best, &old)?;
+    }
+    fs::rename(&tmp, &best).with_context(|| format!("{}: cannot write", best.display()))?;
+    if old.exists() {
+        fs::remove_dir_all(&old).ok();
+    }
+    Ok(best)
+}
+
 /// Complete checkpoints of a run, oldest first.
 pub fn list(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = checkpoints_dir(run_dir);

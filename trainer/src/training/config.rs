@@ -113,6 +113,17 @@ pub struct TrainingConfig {
     /// Checkpoints kept; older ones are deleted once a newer one is safely written.
     #[config(default = 3)]
     pub keep_checkpoints: usize,
+    /// Measure sample quality every N epochs and after the last (0: never). Needs the
+    /// dataset's classifier (`gantry classifier train`); the best checkpoint by Fréchet
+    /// distance is kept as `checkpoints/best`.
+    #[config(default = 0)]
+    pub eval_every: usize,
+    /// Generated samples per evaluation during training (`gantry eval` uses 10,000).
+    #[config(default = 2000)]
+    pub eval_samples: usize,
+    /// The classifier folder; default `runs/classifiers/<dataset>`.
+    #[config(default = "None")]
+    pub classifier: Option<String>,
 }
 
 impl TrainingConfig {
@@ -181,6 +192,11 @@ impl TrainingConfig {
         );
         anyhow::ensure!(self.sample_count >= 1, "sample_count must be at least 1");
         anyhow::ensure!(
+            self.eval_every == 0 || self.eval_samples >= 2,
+            "eval_samples must be at least 2, got {}",
+            self.eval_samples
+        );
+        anyhow::ensure!(
             self.model.image_shape() == self.dataset.image_shape(),
             "model {} makes {:?} images but {} has {:?}",
             self.model.name(),
@@ -200,6 +216,16 @@ impl TrainingConfig {
         }
         self.model.validate()?;
         Ok(())
+    }
+}
+
+impl TrainingConfig {
+    /// Where the evaluation classifier of this run lives.
+    pub fn classifier_dir(&self) -> std::path::PathBuf {
+        match &self.classifier {
+            Some(dir) => dir.into(),
+            None => crate::eval::classifier::default_dir(self.dataset),
+        }
     }
 }
 

@@ -20,6 +20,17 @@ pub struct MetricsRecord {
     /// Mean D(G(z)) on the generated batch, before the discriminator's update.
     pub d_fake: f32,
     pub images_per_sec: f32,
+    /// Quality figures (`gantry_trainer::eval`), on the extra record written after an
+    /// epoch's evaluation: same step as the epoch's last step record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<std::collections::BTreeMap<String, f64>>,
+}
+
+impl MetricsRecord {
+    /// The Fréchet distance of an evaluation record.
+    pub fn frechet_distance(&self) -> Option<f64> {
+        self.quality.as_ref()?.get("frechet_distance").copied()
+    }
 }
 
 pub fn metrics_path(run_dir: &Path) -> PathBuf {

@@ -182,6 +182,7 @@ fn run_loop(
     let (grid_labels, _) = grid_layout(config.model.classes(), config.sample_count);
     let grid_count = grid_labels.as_ref().map_or(config.sample_count, Vec::len);
     let fixed_z = latent::normal_batch(config.seed, Stream::FixedNoise, 0, grid_count, latent_dim);
+    let mut evaluator = Evaluator::open(run_dir, config, options, start.step)?;
     let mut writer = MetricsWriter::open(run_dir, start.step)?;
     let mut position = start;
     let mut last_stats = None;
@@ -236,6 +237,7 @@ fn run_loop(
                 d_real: stats.d_real,
                 d_fake: stats.d_fake,
                 images_per_sec,
+                quality: None,
             })?;
             bar.set_message(format!(
                 "loss D {:.3} G {:.3}  D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
@@ -292,6 +294,23 @@ fn run_loop(
             }
         }
         bar.finish();
+        if let (Some(evaluator), Some(checkpoint), Some(stats)) =
+            (evaluator.as_mut(), &last_checkpoint, last_stats)
+            && (position.epoch % config.eval_every == 0 || position.epoch == config.epochs)
+        {
+            let report = evaluator.evaluate(&state.generator, dataset, checkpoint)?;
+            writer.append(&MetricsRecord {
+                step: position.step,
+                epoch: position.epoch,
+                loss_d: stats.loss_d,
+                loss_g: stats.loss_g,
+                d_real: stats.d_real,
+                d_fake: stats.d_fake,
+                images_per_sec: 0.0,
+                quality: Some(report.figures().into_iter().collect()),
+            })?;
+            writer.flush()?;
+        }
         epoch_report(
             run_dir,
             config,
@@ -314,6 +333,106 @@ fn run_loop(
         last_stats,
         finished: true,
     })
+}
+
+/// Periodic quality measurement during training, and the best checkpoint it finds.
+struct Evaluator {
+    classifier: crate::eval::TrainedClassifier,
+    test: ImageDataset,
+    options: crate::eval::EvalOptions,
+    config: TrainingConfig,
+    run_dir: PathBuf,
+    device: Device,
+    /// Lowest Fréchet distance so far (also from before a resume).
+    best: Option<f64>,
+    show: bool,
+}
+
+impl Evaluator {
+    /// `None` when the run does not evaluate. A missing classifier is an error now, not
+    /// after the first epoch.
+    fn open(
+        run_dir: &Path,
+        config: &TrainingConfig,
+        options: &RunOptions,
+        step: u64,
+    ) -> anyhow::Result<Option<Self>> {
+        if config.eval_every == 0 {
+            return Ok(None);
+        }
+        let dir = config.classifier_dir();
+        let classifier = crate::eval::classifier::load(&dir, &options.device).with_context(|| {
+            format!(
+                "eval_every = {} needs the {} classifier: `gantry classifier train --dataset {}`",
+                config.eval_every, config.dataset, config.dataset
+            )
+        })?;
+        let test = ImageDataset::load_idx(config.dataset, &options.data_dir, Split::Test)?;
+        let path = metrics::metrics_path(run_dir);
+        let best = if path.exists() {
+            metrics::read(&path)?
+                .iter()
+                .filter(|r| r.step <= step)
+                .filter_map(|r| r.frechet_distance())
+                .reduce(f64::min)
+        } else {
+            None
+        };
+        Ok(Some(Self {
+            classifier,
+            test,
+            options: crate::eval::EvalOptions {
+                samples: config.eval_samples,
+                seed: config.seed,
+                ..Default::default()
+            },
+            config: config.clone(),
+            run_dir: run_dir.to_path_buf(),
+            device: options.device.clone(),
+            best,
+            show: options.show_progress || options.log_lines,
+        }))
+    }
+
+    /// Measure, save the figures beside `checkpoint`, and copy it to `checkpoints/best`
+    /// if it is the best so far.
+    fn evaluate(
+        &mut self,
+        generator: &Generator,
+        train: &ImageDataset,
+        checkpoint: &Path,
+    ) -> anyhow::Result<crate::eval::QualityReport> {
+        let mut source =
+            crate::eval::report::BurnGenerator::new(generator, &self.config.model, &self.device);
+        let report = crate::eval::evaluate(
+            &mut source,
+            &mut self.classifier,
+            None,
+            train,
+            &self.test,
+            &self.options,
+        )?;
+        crate::eval::report::save_quality(checkpoint, &report)?;
+        let improved = self.best.is_none_or(|best| report.frechet_distance < best);
+        if improved {
+            self.best = Some(report.frechet_distance);
+            checkpoint::copy_as_best(&self.run_dir, checkpoint)?;
+        }
+        if self.show {
+            eprintln!(
+                "quality after {}: Fréchet distance {:.3} (real {:.3}){}{}",
+                checkpoint.file_name().unwrap_or_default().to_string_lossy(),
+                report.frechet_distance,
+                report.baseline_frechet_distance,
+                report
+                    .class_accuracy
+                    .map(|a| format!(", class accuracy {:.1}%", a * 100.0))
+                    .unwrap_or_default(),
+                if improved { "  (best so far)" } else { "" }
+            );
+        }
+        Ok(report)
+    }
 }
 
 /// The end-of-epoch artefacts: the fixed-noise sample grid and the loss plot.
