@@ -174,6 +174,9 @@ struct TrainArgs {
     /// Train on the first N images only.
     #[arg(long)]
     limit: Option<usize>,
+    /// Measure quality every N epochs (needs `gantry classifier train`); keeps checkpoints/best.
+    #[arg(long)]
+    eval_every: Option<usize>,
     /// Stop after this many steps in total, with a checkpoint to resume from.
     #[arg(long)]
     max_steps: Option<u64>,
@@ -379,6 +382,9 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         }
         if let Some(v) = args.limit {
             config.limit = Some(v);
+        }
+        if let Some(v) = args.eval_every {
+            config.eval_every = v;
         }
         config.check()?;
         let run_dir = match args.out {

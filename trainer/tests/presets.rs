@@ -32,7 +32,7 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
         );
         let z =
             Tensor::<2>::from_data(TensorData::new(z, [config.batch_size, latent_dim]), &device);
-        let (next, stats) = state.step(real, labels, z, config.lr);
+        let (next, stats) = state.step(real, labels, z, config.lr, config.real_label);
         assert!(stats.is_finite(), "{stats:?}");
         assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");
         state = next;

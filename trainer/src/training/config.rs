@@ -101,6 +101,10 @@ pub struct TrainingConfig {
     pub beta1: f32,
     #[config(default = 0.999)]
     pub beta2: f32,
+    /// The discriminator's target for real images: 1.0, or e.g. 0.9 for one-sided label
+    /// smoothing (keeps D from growing over-confident, a common guard against collapse).
+    #[config(default = 1.0)]
+    pub real_label: f32,
     /// Seeds weight init, shuffles and every latent batch: same seed, same run.
     #[config(default = 42)]
     pub seed: u64,
@@ -189,6 +193,11 @@ impl TrainingConfig {
         anyhow::ensure!(
             self.keep_checkpoints >= 1,
             "keep_checkpoints must be at least 1"
+        );
+        anyhow::ensure!(
+            self.real_label > 0.5 && self.real_label <= 1.0,
+            "real_label must be in (0.5, 1], got {}",
+            self.real_label
         );
         anyhow::ensure!(self.sample_count >= 1, "sample_count must be at least 1");
         anyhow::ensure!(

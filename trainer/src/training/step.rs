@@ -75,6 +75,7 @@ impl GanState {
         labels: Option<Tensor<1, Int>>,
         z: Tensor<2>,
         lr: f64,
+        real_label: f32,
     ) -> (Self, StepStats) {
         let Self {
             generator,
@@ -86,7 +87,11 @@ impl GanState {
         let fake = generator.forward(z, labels.clone());
         let logits_real = discriminator.forward(real, labels.clone());
         let logits_fake = discriminator.forward(fake.clone().detach(), labels.clone());
-        let loss_d = (bce_real(logits_real.clone()) + bce_fake(logits_fake.clone())) * 0.5;
+        // One-sided label smoothing (Salimans et al. 2016): D's target for real images is
+        // `real_label`; BCE against t is -log σ(x) + (1 - t)·x.
+        let smoothing = logits_real.clone().mean() * (1.0 - real_label);
+        let loss_d =
+            (bce_real(logits_real.clone()) + smoothing + bce_fake(logits_fake.clone())) * 0.5;
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = optim_d.step(lr, discriminator, grads);
 
