@@ -45,7 +45,7 @@ pub fn find_library() -> anyhow::Result<PathBuf> {
     }
     bail!(
         "ONNX Runtime not found: run `scripts/setup-python-tools.sh` (installs the onnxruntime wheel under {TOOLS_DIR}) \
-         or set ORT_DYLIB_PATH to a libonnxruntime.so; or export with --no-verify"
+         or set ORT_DYLIB_PATH to a libonnxruntime.so (`gantry export --no-verify` skips the check)"
     )
 }
 

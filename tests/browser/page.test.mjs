@@ -46,9 +46,9 @@ after(async () => {
   server?.kill();
 });
 
-function reference(model, seed, n) {
+function reference(model, seed, n, label) {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'gantry-ref-')), 'ref.f32');
-  execFileSync(ortReference, [model, String(seed), String(n), out]);
+  execFileSync(ortReference, [model, String(seed), String(n), out, ...(label === undefined ? [] : [String(label)])]);
   const bytes = readFileSync(out);
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
@@ -82,11 +82,37 @@ test('every bundled model draws what ONNX Runtime draws for seed 1', async () =>
     await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
     const status = await page.textContent('#status');
     const got = await lastImages();
-    const { worst, std } = compare(got, reference(path.join(www, 'models', m.file), 1, 64));
+    // A conditional model starts on the first class of its picker.
+    const { worst, std } = compare(got, reference(path.join(www, 'models', m.file), 1, 64, m.conditional ? 0 : undefined));
     console.log(`${m.title}: ${status} max |Δ| vs ONNX Runtime = ${worst.toExponential(2)}, pixel std ${std.toFixed(3)}`);
     assert.ok(worst <= 1e-4, `${m.file}: max |Δ| ${worst}`);
     assert.ok(std > 0.1, `${m.file}: a blank grid (std ${std})`);
     await page.screenshot({ path: path.join(artifacts, `${path.basename(m.file, '.onnx')}.png`), fullPage: true });
+  }
+  await page.selectOption('#model', models[0].file);
+  await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, models[0].file, { timeout: 60_000 });
+  await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+});
+
+test('the class picker of a conditional model draws the chosen class, or one row per class', async () => {
+  const models = JSON.parse(readFileSync(path.join(www, 'models/index.json'), 'utf8'));
+  const m = models.find((x) => x.conditional);
+  assert.ok(m, 'a conditional model is bundled');
+  await page.selectOption('#model', m.file);
+  await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, m.file, { timeout: 60_000 });
+  await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+  const options = await page.$$eval('#class option', (os) => os.map((o) => [o.value, o.textContent]));
+  assert.equal(options.length, 11, `10 classes and "one row per class": ${JSON.stringify(options)}`);
+  assert.ok(await page.isVisible('#class'));
+  for (const choice of ['7', 'rows']) {
+    await page.evaluate(() => { document.getElementById('status').textContent = ''; });
+    await page.selectOption('#class', choice);
+    await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+    const { worst, std } = compare(await lastImages(), reference(path.join(www, 'models', m.file), 1, 64, choice));
+    console.log(`${m.title}, class ${choice}: max |Δ| vs ONNX Runtime = ${worst.toExponential(2)}`);
+    assert.ok(worst <= 1e-4, `class ${choice}: max |Δ| ${worst}`);
+    assert.ok(std > 0.1, `class ${choice}: a blank grid`);
+    await page.screenshot({ path: path.join(artifacts, `${path.basename(m.file, '.onnx')}-class-${choice}.png`), fullPage: true });
   }
   await page.selectOption('#model', models[0].file);
   await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, models[0].file, { timeout: 60_000 });

@@ -1,8 +1,10 @@
 //! What ONNX Runtime makes of a generator for a seed, for the browser tests to compare with:
 //!
-//!   ort-reference MODEL.onnx SEED N OUT.f32     (little-endian float32, NCHW)
+//!   ort-reference MODEL.onnx SEED N OUT.f32 [LABEL|rows]   (little-endian float32, NCHW)
 //!
-//! The latents are `sampleLatent(SEED, N, latent)`, exactly what the page draws.
+//! The latents are `sampleLatent(SEED, N, latent)`, exactly what the page draws. A
+//! conditional model gets label LABEL for every image, or with `rows` one row per class
+//! (row r = label r mod classes, ⌈√N⌉ images a row), as the page's class picker does.
 
 use anyhow::Context;
 use gantry_exporter::runtime::OrtGenerator;
@@ -10,17 +12,32 @@ use gantry_latent::{Stream, normal_batch};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [model, seed, n, out] = args.as_slice() else {
-        anyhow::bail!("usage: ort-reference MODEL.onnx SEED N OUT.f32");
+    let (model, seed, n, out, label) = match args.as_slice() {
+        [model, seed, n, out] => (model, seed, n, out, None),
+        [model, seed, n, out, label] => (model, seed, n, out, Some(label.as_str())),
+        _ => anyhow::bail!("usage: ort-reference MODEL.onnx SEED N OUT.f32 [LABEL|rows]"),
     };
     let (seed, n): (u64, usize) = (seed.parse().context("SEED")?, n.parse().context("N")?);
     let mut generator = OrtGenerator::open(model.as_ref())?;
     // The latent size, read from the file by gantry's own runtime.
-    let latent = gantry_web::Generator::from_bytes(&std::fs::read(model)?)
-        .map_err(|e| anyhow::anyhow!("{model}: {e}"))?
-        .latent_dim();
+    let ours = gantry_web::Generator::from_bytes(&std::fs::read(model)?)
+        .map_err(|e| anyhow::anyhow!("{model}: {e}"))?;
+    let latent = ours.latent_dim();
     let z = normal_batch(seed, Stream::Sample, 0, n, latent);
-    let (values, shape) = generator.generate(&z, n, None)?;
+    let labels: Option<Vec<i64>> = match label {
+        None => None,
+        Some("rows") => {
+            let meta = ours.describe();
+            let classes = meta["props"]["gantry.class_names"]
+                .as_str()
+                .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
+                .map_or(10, |names| names.len().max(1)) as i64;
+            let per_row = (n as f64).sqrt().ceil() as i64;
+            Some((0..n as i64).map(|i| (i / per_row) % classes).collect())
+        }
+        Some(k) => Some(vec![k.parse().context("LABEL")?; n]),
+    };
+    let (values, shape) = generator.generate(&z, n, labels.as_deref())?;
     std::fs::write(
         out,
         values
