@@ -144,13 +144,15 @@ enum DataCommand {
     gantry train --dataset mnist --epochs 1\n  \
     gantry train --config configs/mnist-dcgan.toml --out runs/mnist --device cuda:0\n  \
     gantry train --preset mnist-cgan-conv --epochs 3 --out runs/mnist-cgan\n  \
+    gantry train --preset lfw-dcgan --out runs/faces\n  \
+    gantry train --dataset image-folder --dataset-dir ~/pictures/cats --epochs 50\n  \
     gantry train --resume runs/mnist\n  \
     gantry train --resume runs/mnist --epochs 20   # train longer than planned\n\n\
     A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
     and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
 struct TrainArgs {
     /// Continue the run in this directory from its newest checkpoint.
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "out", "batch_size", "lr", "seed", "limit"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit"])]
     resume: Option<PathBuf>,
     /// Config file (TOML or JSON) with every setting of the run.
     #[arg(long, conflicts_with = "preset")]
@@ -160,6 +162,10 @@ struct TrainArgs {
     preset: Option<String>,
     #[arg(long)]
     dataset: Option<DatasetName>,
+    /// The dataset's own folder (default: <data-dir>/<dataset>), e.g. your images for
+    /// `--dataset image-folder`.
+    #[arg(long, value_name = "DIR")]
+    dataset_dir: Option<PathBuf>,
     /// Run directory (default: runs/<dataset>-<model>, numbered if taken).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -367,6 +373,9 @@ fn train(args: TrainArgs) -> anyhow::Result<()> {
         };
         if let Some(v) = args.dataset {
             config.dataset = v;
+        }
+        if let Some(v) = &args.dataset_dir {
+            config.dataset_dir = Some(v.display().to_string());
         }
         if let Some(v) = args.epochs {
             config.epochs = v;

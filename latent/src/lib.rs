@@ -21,6 +21,8 @@ pub enum Stream {
     Sample = 4,
     /// Initial weights (index: network tag and parameter number, see `model::init`).
     Init = 5,
+    /// Data augmentation of one image (index: epoch << 32 | image index).
+    Augment = 6,
 }
 
 /// SplitMix64: a tiny, well-mixed 64-bit generator.

@@ -102,6 +102,7 @@ fn mnist_files() -> HashMap<String, Vec<u8>> {
     let data = common::data_dir().join("mnist");
     DatasetName::Mnist
         .files()
+        .expect("IDX files")
         .all()
         .iter()
         .map(|f| {

@@ -12,16 +12,34 @@ use gantry_trainer::training::{GanState, TrainingConfig};
 /// Two steps of `config` on the first real images of its dataset.
 fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
     let device = Device::flex().autodiff();
-    let dataset = ImageDataset::load_idx(config.dataset, &common::data_dir(), Split::Train)
+    let folder = config.dataset_folder(&common::data_dir());
+    let shape = config.model.image_shape();
+    let dataset = if folder.exists() {
+        ImageDataset::load(
+            config.dataset,
+            &folder,
+            Split::Train,
+            shape,
+            Some(2 * config.batch_size),
+        )
         .unwrap()
-        .truncate(2 * config.batch_size);
+    } else {
+        // No offline copy of CIFAR-10 or CelebA: random pixels exercise the same code.
+        common::random_dataset(config.dataset, shape, 2 * config.batch_size)
+    };
     let batcher = Batcher::new(config.batch_size, config.seed);
     let order = batcher.epoch_order(&dataset, 0);
     let before = GanState::init(config, &device);
     let mut state = GanState::init(config, &device);
     let latent_dim = config.model.latent_dim();
     for b in 0..2 {
-        let (real, labels) = Batcher::images(&dataset, batcher.batch(&order, b), &device);
+        let (real, labels) = batcher.augmented_images(
+            &dataset,
+            batcher.batch(&order, b),
+            &config.augment,
+            0,
+            &device,
+        );
         let labels = config.model.classes().map(|_| labels);
         let z = latent::normal_batch(
             config.seed,

@@ -1,6 +1,6 @@
 //! Batches of `[-1, 1]` image tensors in a reproducible shuffled order.
 
-use super::ImageDataset;
+use super::{Augment, ImageDataset};
 use crate::latent::{self, Stream};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
@@ -32,17 +32,51 @@ impl Batcher {
         &order[batch * self.batch_size..(batch + 1) * self.batch_size]
     }
 
+    /// [`Self::images`], each image transformed by `augment` (drawn per image and epoch).
+    pub fn augmented_images(
+        &self,
+        dataset: &ImageDataset,
+        indices: &[usize],
+        augment: &Augment,
+        epoch: usize,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        if augment.is_identity() {
+            return Self::images(dataset, indices, device);
+        }
+        let shape = dataset.shape;
+        let size = dataset.image_len();
+        let mut values = Self::normalised(dataset, indices);
+        for (image, &index) in values.chunks_exact_mut(size).zip(indices) {
+            augment.apply(image, shape, self.seed, epoch, index);
+        }
+        Self::tensors(dataset, indices, values, device)
+    }
+
     /// Images `[n, c, h, w]` scaled from `0..=255` to `[-1, 1]`, and their labels.
     pub fn images(
         dataset: &ImageDataset,
         indices: &[usize],
         device: &Device,
     ) -> (Tensor<4>, Tensor<1, Int>) {
-        let [c, h, w] = dataset.shape;
-        let mut values = Vec::with_capacity(indices.len() * c * h * w);
+        Self::tensors(dataset, indices, Self::normalised(dataset, indices), device)
+    }
+
+    fn normalised(dataset: &ImageDataset, indices: &[usize]) -> Vec<f32> {
+        let mut values = Vec::with_capacity(indices.len() * dataset.image_len());
         for &i in indices {
             values.extend(dataset.image(i).iter().map(|&p| p as f32 / 127.5 - 1.0));
         }
+        values
+    }
+
+    fn tensors(
+        dataset: &ImageDataset,
+        indices: &[usize],
+        values: Vec<f32>,
+        device: &Device,
+    ) -> (Tensor<4>, Tensor<1, Int>) {
+        let [c, h, w] = dataset.shape;
         let labels: Vec<i64> = indices.iter().map(|&i| dataset.labels[i] as i64).collect();
         let images = Tensor::from_data(TensorData::new(values, [indices.len(), c, h, w]), device);
         let labels = Tensor::from_data(TensorData::new(labels, [indices.len()]), device);

@@ -11,6 +11,16 @@ pub enum DatasetName {
     Mnist,
     /// Zalando's clothing items, 28×28 grey, 10 classes.
     FashionMnist,
+    /// 100 Labeled-Faces-in-the-Wild crops, 25×25 grey (scikit-image's `lfw_subset.npy`).
+    Lfw,
+    /// CIFAR-10, 32×32 RGB, 10 classes (the binary batches).
+    Cifar10,
+    /// CelebA aligned portraits, 178×218 RGB, centre-cropped to a square (`img_align_celeba/`).
+    Celeba,
+    /// SVHN cropped digits, 32×32 RGB, 10 classes (`train_32x32.mat`, `test_32x32.mat`).
+    Svhn,
+    /// Any folder of images: one class per sub-folder, or one class if there are none.
+    ImageFolder,
 }
 
 /// One file of an IDX dataset, with the SHA-256 of its *decompressed* bytes: mirrors
@@ -86,13 +96,20 @@ impl DatasetName {
         match self {
             Self::Mnist => "mnist",
             Self::FashionMnist => "fashion-mnist",
+            Self::Lfw => "lfw",
+            Self::Cifar10 => "cifar10",
+            Self::Celeba => "celeba",
+            Self::Svhn => "svhn",
+            Self::ImageFolder => "image-folder",
         }
     }
 
-    pub fn files(self) -> IdxFiles {
+    /// The IDX files of MNIST-style datasets; `None` for the others.
+    pub fn files(self) -> Option<IdxFiles> {
         match self {
-            Self::Mnist => MNIST_FILES,
-            Self::FashionMnist => FASHION_MNIST_FILES,
+            Self::Mnist => Some(MNIST_FILES),
+            Self::FashionMnist => Some(FASHION_MNIST_FILES),
+            _ => None,
         }
     }
 
@@ -104,12 +121,28 @@ impl DatasetName {
                 "https://storage.googleapis.com/cvdf-datasets/mnist/",
             ],
             Self::FashionMnist => &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+            _ => &[],
         }
     }
 
+    /// The class names; an image folder's come from its sub-folders when it is loaded.
     pub fn class_names(self) -> Vec<String> {
         let names: &[&str] = match self {
-            Self::Mnist => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            Self::Mnist | Self::Svhn => &["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"],
+            Self::Cifar10 => &[
+                "airplane",
+                "automobile",
+                "bird",
+                "cat",
+                "deer",
+                "dog",
+                "frog",
+                "horse",
+                "ship",
+                "truck",
+            ],
+            Self::Lfw | Self::Celeba => &["face"],
+            Self::ImageFolder => &["images"],
             Self::FashionMnist => &[
                 "T-shirt/top",
                 "Trouser",
@@ -126,9 +159,21 @@ impl DatasetName {
         names.iter().map(|s| s.to_string()).collect()
     }
 
-    /// Image shape `[channels, height, width]`.
+    /// The shape `[channels, height, width]` the dataset is stored at (CelebA: after its
+    /// centre crop, at the DCGAN size; image folders: the size gantry resizes to unless a
+    /// model asks for another). Loading resizes to whatever the model needs.
     pub fn image_shape(self) -> [usize; 3] {
-        [1, 28, 28]
+        match self {
+            Self::Mnist | Self::FashionMnist => [1, 28, 28],
+            Self::Lfw => [1, 25, 25],
+            Self::Cifar10 | Self::Svhn => [3, 32, 32],
+            Self::Celeba | Self::ImageFolder => [3, 64, 64],
+        }
+    }
+
+    /// Whether the classes come from the files (image folders) rather than the catalogue.
+    pub fn has_fixed_classes(self) -> bool {
+        self != Self::ImageFolder
     }
 
     /// The folder of this dataset under a data directory.
@@ -138,6 +183,48 @@ impl DatasetName {
 
     /// How a user gets this dataset, for error messages.
     pub fn how_to_get(self, data_dir: &Path) -> String {
+        let dir = self.dir(data_dir);
+        match self {
+            Self::Mnist | Self::FashionMnist => {}
+            Self::Lfw => {
+                return format!(
+                    "Get it with `scripts/fetch-data-offline.sh {} lfw` (from PyPI's \
+                     scikit-image wheel), or put scikit-image's lfw_subset.npy in {}.",
+                    data_dir.display(),
+                    dir.display()
+                );
+            }
+            Self::Cifar10 => {
+                return format!(
+                    "Download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and \
+                     unpack it into {} (so that {}/cifar-10-batches-bin/data_batch_1.bin exists).",
+                    dir.display(),
+                    dir.display()
+                );
+            }
+            Self::Svhn => {
+                return format!(
+                    "Download train_32x32.mat and test_32x32.mat from \
+                     http://ufldl.stanford.edu/housenumbers/ into {}.",
+                    dir.display()
+                );
+            }
+            Self::Celeba => {
+                return format!(
+                    "Download CelebA's img_align_celeba.zip and list_eval_partition.txt \
+                     (https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) and unpack them so \
+                     that {}/img_align_celeba/000001.jpg exists.",
+                    dir.display()
+                );
+            }
+            Self::ImageFolder => {
+                return format!(
+                    "Put images (PNG, JPEG or GIF) in {}, or one sub-folder per class, or \
+                     point `dataset_dir` (`--dataset-dir`) at your folder.",
+                    dir.display()
+                );
+            }
+        }
         format!(
             "Get it with `gantry data fetch {name} --data-dir {dir}` (internet) or \
              `scripts/fetch-data-offline.sh {dir} {name}` (package registries only).",

@@ -2,7 +2,7 @@
 
 use super::catalog::{DatasetName, IdxFile};
 use super::error::DataError;
-use super::idx;
+use super::{celeba, cifar, folder, idx, lfw, resize, svhn};
 use std::path::{Path, PathBuf};
 
 /// Which part of a dataset.
@@ -51,17 +51,71 @@ impl ImageDataset {
         self
     }
 
+    /// Load any dataset from its `folder` (usually `data_dir/<name>`) at `shape`: images are
+    /// resized and converted between grey and RGB as needed. `limit` keeps the first N
+    /// (image folders: N spread over all classes).
+    pub fn load(
+        name: DatasetName,
+        folder: &Path,
+        split: Split,
+        shape: [usize; 3],
+        limit: Option<usize>,
+    ) -> Result<Self, DataError> {
+        let data_dir = folder.parent().unwrap_or(Path::new("."));
+        let hint = name.how_to_get(data_dir);
+        let dataset = match name {
+            DatasetName::Mnist | DatasetName::FashionMnist => {
+                Self::load_idx_from(name, folder, split, &hint)?
+            }
+            DatasetName::Lfw => lfw::load(folder, &hint)?,
+            DatasetName::Cifar10 => cifar::load(folder, split, limit, &hint)?,
+            DatasetName::Svhn => svhn::load(folder, split, limit, &hint)?,
+            DatasetName::Celeba => celeba::load(folder, split, shape, limit, &hint)?,
+            DatasetName::ImageFolder => folder::load(folder, shape, limit, &hint)?,
+        };
+        let dataset = match limit {
+            Some(n) => dataset.truncate(n),
+            None => dataset,
+        };
+        Ok(dataset.fitted(shape))
+    }
+
+    /// Every image resized and channel-converted to `shape`.
+    pub fn fitted(self, shape: [usize; 3]) -> Self {
+        if self.shape == shape {
+            return self;
+        }
+        let pixels = self
+            .pixels
+            .chunks_exact(self.image_len())
+            .flat_map(|image| resize::fit(image, self.shape, shape))
+            .collect();
+        Self {
+            pixels,
+            shape,
+            ..self
+        }
+    }
+
     /// Load MNIST or Fashion-MNIST from `data_dir/<name>/`, raw or `.gz` files.
     pub fn load_idx(name: DatasetName, data_dir: &Path, split: Split) -> Result<Self, DataError> {
-        let files = name.files();
+        Self::load_idx_from(name, &name.dir(data_dir), split, &name.how_to_get(data_dir))
+    }
+
+    fn load_idx_from(
+        name: DatasetName,
+        dir: &Path,
+        split: Split,
+        hint: &str,
+    ) -> Result<Self, DataError> {
+        let files = name.files().expect("an IDX dataset");
         let (images_file, labels_file) = match split {
             Split::Train => (files.train_images, files.train_labels),
             Split::Test => (files.test_images, files.test_labels),
         };
-        let hint = name.how_to_get(data_dir);
-        let dir = name.dir(data_dir);
-        let (images_path, images) = read_idx(&dir, images_file, &hint)?;
-        let (labels_path, labels) = read_idx(&dir, labels_file, &hint)?;
+        let hint = hint.to_string();
+        let (images_path, images) = read_idx(dir, images_file, &hint)?;
+        let (labels_path, labels) = read_idx(dir, labels_file, &hint)?;
 
         let malformed = |path: &PathBuf, reason: String| DataError::Malformed {
             path: path.clone(),

@@ -21,6 +21,9 @@ pub enum DataError {
         source: std::io::Error,
     },
 
+    #[error("{0}")]
+    NotDownloadable(String),
+
     #[error("download of {url} failed: {reason}")]
     Download { url: String, reason: String },
 }

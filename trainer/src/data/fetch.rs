@@ -38,7 +38,13 @@ pub fn fetch(
     } else {
         options.mirrors.clone()
     };
-    for file in name.files().all() {
+    let Some(files) = name.files() else {
+        return Err(DataError::NotDownloadable(format!(
+            "gantry downloads MNIST and Fashion-MNIST only; {name}: {}",
+            name.how_to_get(data_dir)
+        )));
+    };
+    for file in files.all() {
         let target = dir.join(format!("{}.gz", file.name));
         if target.exists() || dir.join(file.name).exists() {
             continue;

@@ -1,6 +1,6 @@
 //! Everything a run needs, in one file (`config.json` in the run directory).
 
-use crate::data::DatasetName;
+use crate::data::{Augment, DatasetName};
 use crate::model::{
     CganConvConfig, CganMlpConfig, DcganConfig, Discriminator, GanSpec, Generator, SpecError,
 };
@@ -85,9 +85,17 @@ pub struct TrainingConfig {
     /// Dataset to train on.
     #[config(default = "DatasetName::Mnist")]
     pub dataset: DatasetName,
-    /// Use only the first N training images (quick runs, tests); all when absent.
+    /// The dataset's folder; default `<data-dir>/<dataset>`. Point an `image-folder` run
+    /// at your images with it.
+    #[config(default = "None")]
+    pub dataset_dir: Option<String>,
+    /// Use only the first N training images (quick runs, tests, the CelebA seed's 5,000);
+    /// all when absent.
     #[config(default = "None")]
     pub limit: Option<usize>,
+    /// Random flips, rotations, shifts and zooms of the training images (default: none).
+    #[config(default = "Augment::default()")]
+    pub augment: Augment,
     #[config(default = "ModelConfig::default()")]
     pub model: ModelConfig,
     #[config(default = 5)]
@@ -114,6 +122,10 @@ pub struct TrainingConfig {
     /// Also checkpoint every N steps (0: only at the end of each epoch).
     #[config(default = 0)]
     pub checkpoint_every: usize,
+    /// Checkpoint at the end of every N-th epoch (and after the last). Small datasets run
+    /// hundreds of short epochs; the Fashion-MNIST seed saves every 15.
+    #[config(default = 1)]
+    pub checkpoint_every_epochs: usize,
     /// Checkpoints kept; older ones are deleted once a newer one is safely written.
     #[config(default = 3)]
     pub keep_checkpoints: usize,
@@ -191,6 +203,10 @@ impl TrainingConfig {
             self.beta2
         );
         anyhow::ensure!(
+            self.checkpoint_every_epochs >= 1,
+            "checkpoint_every_epochs must be at least 1"
+        );
+        anyhow::ensure!(
             self.keep_checkpoints >= 1,
             "keep_checkpoints must be at least 1"
         );
@@ -205,15 +221,15 @@ impl TrainingConfig {
             "eval_samples must be at least 2, got {}",
             self.eval_samples
         );
+        let [channels, ..] = self.model.image_shape();
         anyhow::ensure!(
-            self.model.image_shape() == self.dataset.image_shape(),
-            "model {} makes {:?} images but {} has {:?}",
-            self.model.name(),
-            self.model.image_shape(),
-            self.dataset,
-            self.dataset.image_shape()
+            channels == 1 || channels == 3,
+            "model {} makes {channels}-channel images; datasets load as 1 (grey) or 3 (RGB)",
+            self.model.name()
         );
-        if let Some(classes) = self.model.classes() {
+        self.augment.check().map_err(anyhow::Error::msg)?;
+        // An image folder's classes are only known once it is read (see `run::load_dataset`).
+        if let (Some(classes), true) = (self.model.classes(), self.dataset.has_fixed_classes()) {
             let names = self.dataset.class_names();
             anyhow::ensure!(
                 classes == names.len(),
@@ -229,6 +245,14 @@ impl TrainingConfig {
 }
 
 impl TrainingConfig {
+    /// The folder this run's dataset is read from.
+    pub fn dataset_folder(&self, data_dir: &Path) -> std::path::PathBuf {
+        match &self.dataset_dir {
+            Some(dir) => dir.into(),
+            None => self.dataset.dir(data_dir),
+        }
+    }
+
     /// Where the evaluation classifier of this run lives.
     pub fn classifier_dir(&self) -> std::path::PathBuf {
         match &self.classifier {

@@ -28,6 +28,10 @@ macro_rules! preset {
 pub const PRESETS: &[Preset] = &[
     preset!("mnist-dcgan", "DCGAN 28×28 on MNIST (the MNIST seed)"),
     preset!(
+        "lfw-dcgan",
+        "DCGAN 28×28 on the 100 LFW face crops, with augmentation (faces for the page)"
+    ),
+    preset!(
         "fashion-mnist-dcgan",
         "DCGAN 28×28 on Fashion-MNIST (the MNIST seed's network on clothing)"
     ),

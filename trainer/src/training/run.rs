@@ -113,11 +113,23 @@ pub fn load_run_config(run_dir: &Path) -> anyhow::Result<TrainingConfig> {
 }
 
 fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<ImageDataset> {
-    let dataset = ImageDataset::load_idx(config.dataset, data_dir, Split::Train)?;
-    let dataset = match config.limit {
-        Some(n) => dataset.truncate(n),
-        None => dataset,
-    };
+    let dataset = ImageDataset::load(
+        config.dataset,
+        &config.dataset_folder(data_dir),
+        Split::Train,
+        config.model.image_shape(),
+        config.limit,
+    )?;
+    if let Some(classes) = config.model.classes() {
+        anyhow::ensure!(
+            classes == dataset.class_names.len(),
+            "model {} is conditioned on {classes} classes but {} has {} ({:?})",
+            config.model.name(),
+            config.dataset,
+            dataset.class_names.len(),
+            dataset.class_names
+        );
+    }
     if dataset.len() < config.batch_size {
         bail!(
             "{} has {} training images, fewer than one batch of {}",
@@ -200,8 +212,13 @@ fn run_loop(
         );
         while position.batch < per_epoch {
             let started = Instant::now();
-            let (real, labels) =
-                Batcher::images(dataset, batcher.batch(&order, position.batch), &device);
+            let (real, labels) = batcher.augmented_images(
+                dataset,
+                batcher.batch(&order, position.batch),
+                &config.augment,
+                epoch,
+                &device,
+            );
             let labels = conditional.then_some(labels);
             let z = latent::normal_batch(
                 config.seed,
@@ -272,7 +289,12 @@ fn run_loop(
                     step: position.step,
                 };
             }
-            if stop_now || periodic || position.batch == 0 {
+            let epoch_end = position.batch == 0;
+            let epoch_checkpoint = epoch_end
+                && (position.epoch % config.checkpoint_every_epochs == 0
+                    || position.epoch == config.epochs
+                    || (config.eval_every > 0 && position.epoch % config.eval_every == 0));
+            if stop_now || periodic || epoch_checkpoint {
                 writer.flush()?;
                 last_checkpoint = Some(checkpoint::save(run_dir, config, &state, position)?);
             }
@@ -367,7 +389,13 @@ impl Evaluator {
                 config.eval_every, config.dataset, config.dataset
             )
         })?;
-        let test = ImageDataset::load_idx(config.dataset, &options.data_dir, Split::Test)?;
+        let test = ImageDataset::load(
+            config.dataset,
+            &config.dataset_folder(&options.data_dir),
+            Split::Test,
+            classifier.image_shape(),
+            None,
+        )?;
         let path = metrics::metrics_path(run_dir);
         let best = if path.exists() {
             metrics::read(&path)?

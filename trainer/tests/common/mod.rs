@@ -18,6 +18,30 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
+/// `n` images of random pixels in `dataset`'s catalogue classes, for datasets with no
+/// offline copy.
+pub fn random_dataset(
+    dataset: DatasetName,
+    shape: [usize; 3],
+    n: usize,
+) -> gantry_trainer::data::ImageDataset {
+    let classes = dataset.class_names();
+    let mut rng = gantry_trainer::latent::SplitMix64::for_stream(
+        9,
+        gantry_trainer::latent::Stream::Sample,
+        0,
+    );
+    gantry_trainer::data::ImageDataset {
+        name: dataset.to_string(),
+        pixels: (0..n * shape.iter().product::<usize>())
+            .map(|_| rng.below(256) as u8)
+            .collect(),
+        labels: (0..n).map(|i| (i % classes.len()) as u8).collect(),
+        shape,
+        class_names: classes,
+    }
+}
+
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Tensor;
 use gantry_trainer::data::DatasetName;

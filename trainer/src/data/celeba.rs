@@ -1,0 +1,76 @@
+//! CelebA's aligned portraits: `img_align_celeba/*.jpg` (178×218) and
+//! `list_eval_partition.txt` (`000001.jpg 0`: 0 train, 1 validation, 2 test). Each image is
+//! centre-cropped to 178×178 and resized to the model's size, as DCGAN work on CelebA does.
+//! `limit` takes the first N of a split (the CelebA seed trains on 5,000).
+
+use super::DatasetName;
+use super::dataset::{ImageDataset, Split};
+use super::decode;
+use super::error::DataError;
+use std::path::Path;
+
+pub const IMAGES: &str = "img_align_celeba";
+pub const PARTITION: &str = "list_eval_partition.txt";
+
+pub fn load(
+    folder: &Path,
+    split: Split,
+    shape: [usize; 3],
+    limit: Option<usize>,
+    hint: &str,
+) -> Result<ImageDataset, DataError> {
+    let images = folder.join(IMAGES);
+    if !images.is_dir() {
+        return Err(DataError::Missing {
+            path: images,
+            hint: hint.to_string(),
+        });
+    }
+    let partition = folder.join(PARTITION);
+    let text = std::fs::read_to_string(&partition).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => DataError::Missing {
+            path: partition.clone(),
+            hint: hint.to_string(),
+        },
+        _ => DataError::Io {
+            path: partition.clone(),
+            source,
+        },
+    })?;
+    let wanted = match split {
+        Split::Train => "0",
+        Split::Test => "2",
+    };
+    let mut paths = Vec::new();
+    for (number, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let mut fields = line.split_whitespace();
+        let (Some(file), Some(part), None) = (fields.next(), fields.next(), fields.next()) else {
+            return Err(DataError::Malformed {
+                path: partition.clone(),
+                reason: format!(
+                    "line {}: expected `<file> <0|1|2>`, got `{line}`",
+                    number + 1
+                ),
+                hint: hint.to_string(),
+            });
+        };
+        if part == wanted {
+            paths.push(images.join(file));
+        }
+        if limit.is_some_and(|n| paths.len() >= n) {
+            break;
+        }
+    }
+    let pixels = decode::decode_all(&paths, shape, true, hint)?;
+    Ok(ImageDataset {
+        name: DatasetName::Celeba.to_string(),
+        pixels,
+        labels: vec![0; paths.len()],
+        shape,
+        class_names: DatasetName::Celeba.class_names(),
+    })
+}

@@ -1,0 +1,52 @@
+//! The LFW face crops that scikit-image ships (`skimage/data/lfw_subset.npy`): 200 grey
+//! 25×25 images in [0, 1], of which the first 100 are faces (the rest are background
+//! patches, not used). There is no test split: both splits are the 100 faces.
+
+use super::dataset::ImageDataset;
+use super::error::DataError;
+use super::{DatasetName, npy};
+use std::path::Path;
+
+pub const FILE: &str = "lfw_subset.npy";
+const FACES: usize = 100;
+
+pub fn load(folder: &Path, hint: &str) -> Result<ImageDataset, DataError> {
+    let path = folder.join(FILE);
+    let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => DataError::Missing {
+            path: path.clone(),
+            hint: hint.to_string(),
+        },
+        _ => DataError::Io {
+            path: path.clone(),
+            source,
+        },
+    })?;
+    let malformed = |reason: String| DataError::Malformed {
+        path: path.clone(),
+        reason,
+        hint: hint.to_string(),
+    };
+    let array = npy::parse(&bytes).map_err(malformed)?;
+    let [_, h, w] = DatasetName::Lfw.image_shape();
+    if array.shape.len() != 3 || array.shape[0] < FACES || array.shape[1..] != [h, w] {
+        return Err(malformed(format!(
+            "shape {:?}, expected [200, {h}, {w}] (100 faces, then 100 backgrounds)",
+            array.shape
+        )));
+    }
+    if let Some(bad) = array.data.iter().find(|v| !(0.0..=1.0).contains(*v)) {
+        return Err(malformed(format!("pixel value {bad} outside [0, 1]")));
+    }
+    let pixels = array.data[..FACES * h * w]
+        .iter()
+        .map(|v| (v * 255.0).round() as u8)
+        .collect();
+    Ok(ImageDataset {
+        name: DatasetName::Lfw.to_string(),
+        pixels,
+        labels: vec![0; FACES],
+        shape: [1, h, w],
+        class_names: DatasetName::Lfw.class_names(),
+    })
+}

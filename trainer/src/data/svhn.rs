@@ -1,0 +1,90 @@
+//! SVHN's cropped digits (`train_32x32.mat`, `test_32x32.mat`): `X` is 32×32×3×N `uint8`
+//! in MATLAB's column-major order, `y` holds labels 1–10, where 10 stands for the digit 0.
+
+use super::DatasetName;
+use super::dataset::{ImageDataset, Split};
+use super::error::DataError;
+use super::mat::{self, MatData};
+use std::path::Path;
+
+pub fn file(split: Split) -> &'static str {
+    match split {
+        Split::Train => "train_32x32.mat",
+        Split::Test => "test_32x32.mat",
+    }
+}
+
+pub fn load(
+    folder: &Path,
+    split: Split,
+    limit: Option<usize>,
+    hint: &str,
+) -> Result<ImageDataset, DataError> {
+    let path = folder.join(file(split));
+    let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => DataError::Missing {
+            path: path.clone(),
+            hint: hint.to_string(),
+        },
+        _ => DataError::Io {
+            path: path.clone(),
+            source,
+        },
+    })?;
+    let malformed = |reason: String| DataError::Malformed {
+        path: path.clone(),
+        reason,
+        hint: hint.to_string(),
+    };
+    let mut arrays = mat::parse(&bytes).map_err(malformed)?;
+    let x = arrays
+        .remove("X")
+        .ok_or_else(|| malformed("no variable `X` (the images)".into()))?;
+    let y = arrays
+        .remove("y")
+        .ok_or_else(|| malformed("no variable `y` (the labels)".into()))?;
+    let [c, h, w] = DatasetName::Svhn.image_shape();
+    let MatData::U8(x_data) = &x.data else {
+        return Err(malformed("`X` is not uint8".into()));
+    };
+    if x.dims.len() != 4 || x.dims[..3] != [h, w, c] {
+        return Err(malformed(format!(
+            "`X` has dimensions {:?}, expected [32, 32, 3, n]",
+            x.dims
+        )));
+    }
+    let n = x.dims[3];
+    let labels = y.to_f64();
+    if labels.len() != n {
+        return Err(malformed(format!("{} labels for {n} images", labels.len())));
+    }
+    let n = limit.map_or(n, |l| l.min(n));
+    let mut label_bytes = Vec::with_capacity(n);
+    for (i, &label) in labels[..n].iter().enumerate() {
+        if !(1.0..=10.0).contains(&label) || label.fract() != 0.0 {
+            return Err(malformed(format!(
+                "label {label} of image {i} is not in 1..=10"
+            )));
+        }
+        label_bytes.push((label as u8) % 10);
+    }
+    // Column-major (row, column, channel, image) to planar row-major [image, channel, row, column].
+    let mut pixels = vec![0u8; n * c * h * w];
+    for image in 0..n {
+        for ch in 0..c {
+            for col in 0..w {
+                let source = h * (col + w * (ch + c * image));
+                for row in 0..h {
+                    pixels[((image * c + ch) * h + row) * w + col] = x_data[source + row];
+                }
+            }
+        }
+    }
+    Ok(ImageDataset {
+        name: DatasetName::Svhn.to_string(),
+        pixels,
+        labels: label_bytes,
+        shape: [c, h, w],
+        class_names: DatasetName::Svhn.class_names(),
+    })
+}
