@@ -201,6 +201,22 @@ impl GraphBuilder {
                     ));
                     true
                 }
+                (LayerSpec::InstanceNorm { features }, Layer::InstanceNorm(norm)) => {
+                    let ones = (vec![*features], vec![1.0; *features]);
+                    let zeros = (vec![*features], vec![0.0; *features]);
+                    let scale = norm.gamma.as_ref().map_or(ones, values);
+                    let bias = norm.beta.as_ref().map_or(zeros, values);
+                    let scale = self.weight(format!("{prefix}.scale"), scale);
+                    let bias = self.weight(format!("{prefix}.bias"), bias);
+                    self.nodes.push(node(
+                        "InstanceNormalization",
+                        &prefix,
+                        &[&current, &scale, &bias],
+                        &[&out],
+                        vec![attr_float("epsilon", norm.epsilon as f32)],
+                    ));
+                    true
+                }
                 (LayerSpec::Relu, Layer::Relu(_)) => {
                     self.nodes
                         .push(node("Relu", &prefix, &[&current], &[&out], vec![]));

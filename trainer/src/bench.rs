@@ -95,7 +95,7 @@ pub fn train_step(
             let labels = (0..batch_size as i64).map(|i| i % classes as i64).collect();
             Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &device)
         });
-        let (next, _stats) = state.step(real, labels, z, config.lr, config.real_label);
+        let (next, _stats) = state.step(real, labels, z, &config, step as u64);
         state = next;
         if step >= warmup {
             step_ms.push(started.elapsed().as_secs_f64() * 1000.0);

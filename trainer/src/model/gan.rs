@@ -6,6 +6,7 @@
 //! the discriminator embeds the label as one extra image-sized channel. Both are plain
 //! Gather + Concat in ONNX, so the exported generator stays a standard graph.
 
+use super::input_gradient::InputGradientError;
 use super::network::Network;
 use super::spec::{LayerSpec, SpecError, infer_shapes};
 use burn::nn::{Embedding, EmbeddingConfig};
@@ -166,5 +167,20 @@ impl Discriminator {
         self.network
             .forward(self.network_input(images, labels))
             .reshape([n, 1])
+    }
+
+    /// Scores `[n, 1]` and each image's score gradient `∇ₓ D(x)` `[n, c, h, w]`, built from
+    /// tracked ops (see [`super::input_gradient`]): a penalty on it trains the critic.
+    pub fn forward_with_input_gradient(
+        &self,
+        images: Tensor<4>,
+        labels: Option<Tensor<1, Int>>,
+    ) -> Result<(Tensor<2>, Tensor<4>), InputGradientError> {
+        let [n, c, h, w] = images.dims();
+        let (scores, grad) = self
+            .network
+            .forward_with_input_gradient(self.network_input(images, labels))?;
+        // The label channel is not the image: its gradient is dropped.
+        Ok((scores.reshape([n, 1]), grad.slice([0..n, 0..c, 0..h, 0..w])))
     }
 }

@@ -7,20 +7,26 @@
 //! - [`spec`]: the layer vocabulary and shape inference.
 //! - [`network`]: the burn module built from a spec.
 //! - [`dcgan`]: the DCGAN generator and discriminator for 28×28 images.
+//! - [`dcgan64`]: 64×64 DCGAN (the CIFAR-10 seed) and WGAN-GP (the CelebA seed).
 //! - [`cgan`]: conditional GANs for 28×28 images (conv and MLP), the cGAN seed's.
 //! - [`gan`]: generator, discriminator and [`GanSpec`], the one description of a GAN,
 //!   with optional label conditioning.
 //! - [`init`]: reproducible weight initialisation from gantry's own seeded streams.
+//! - [`input_gradient`]: a network's input-gradient as tracked ops, for WGAN-GP.
 
 pub mod cgan;
 pub mod dcgan;
+pub mod dcgan64;
 pub mod gan;
 pub mod init;
+pub mod input_gradient;
 pub mod network;
 pub mod spec;
 
 pub use cgan::{CganConvConfig, CganMlpConfig};
 pub use dcgan::DcganConfig;
+pub use dcgan64::{Dcgan64Config, WganGp64Config};
 pub use gan::{Conditioning, Discriminator, GanSpec, Generator};
+pub use input_gradient::InputGradientError;
 pub use network::{Layer, Network};
 pub use spec::{LayerSpec, SpecError};

@@ -3,8 +3,9 @@
 use super::spec::LayerSpec;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{
-    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, LeakyRelu, LeakyReluConfig,
-    Linear, LinearConfig, PaddingConfig2d, Relu, Sigmoid, Tanh,
+    BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, InstanceNorm,
+    InstanceNormConfig, LeakyRelu, LeakyReluConfig, Linear, LinearConfig, PaddingConfig2d, Relu,
+    Sigmoid, Tanh,
 };
 use burn::prelude::*;
 
@@ -33,6 +34,7 @@ pub enum Layer {
     ConvTranspose2d(ConvTranspose2d),
     Conv2d(Conv2d),
     BatchNorm(BatchNorm),
+    InstanceNorm(InstanceNorm),
     Relu(Relu),
     LeakyRelu(LeakyRelu),
     Tanh(Tanh),
@@ -100,6 +102,9 @@ impl Layer {
             LayerSpec::BatchNorm { features } => {
                 Self::BatchNorm(BatchNormConfig::new(features).init(device))
             }
+            LayerSpec::InstanceNorm { features } => {
+                Self::InstanceNorm(InstanceNormConfig::new(features).init(device))
+            }
             LayerSpec::Relu => Self::Relu(Relu::new()),
             LayerSpec::LeakyRelu { slope } => {
                 Self::LeakyRelu(LeakyReluConfig::new().with_negative_slope(slope).init())
@@ -123,6 +128,7 @@ impl Layer {
             Self::ConvTranspose2d(conv) => conv.forward(x),
             Self::Conv2d(conv) => conv.forward(x),
             Self::BatchNorm(norm) => norm.forward(x),
+            Self::InstanceNorm(norm) => norm.forward(x),
             Self::Relu(relu) => relu.forward(x),
             Self::LeakyRelu(leaky) => leaky.forward(x),
             Self::Tanh(tanh) => tanh.forward(x),

@@ -38,6 +38,11 @@ pub enum LayerSpec {
     BatchNorm {
         features: usize,
     },
+    /// Instance normalisation with a learned scale and shift: each sample's channel on its
+    /// own, so a WGAN-GP critic's per-sample gradient stays per sample.
+    InstanceNorm {
+        features: usize,
+    },
     Relu,
     LeakyRelu {
         slope: f64,
@@ -66,6 +71,36 @@ pub struct SpecError {
 }
 
 impl LayerSpec {
+    /// A convolution without bias (the DCGAN family's: BatchNorm or InstanceNorm follows).
+    pub fn conv(input: usize, output: usize, kernel: usize, stride: usize, padding: usize) -> Self {
+        Self::Conv2d {
+            input,
+            output,
+            kernel,
+            stride,
+            padding,
+            bias: false,
+        }
+    }
+
+    /// A transposed convolution without bias.
+    pub fn conv_transpose(
+        input: usize,
+        output: usize,
+        kernel: usize,
+        stride: usize,
+        padding: usize,
+    ) -> Self {
+        Self::ConvTranspose2d {
+            input,
+            output,
+            kernel,
+            stride,
+            padding,
+            bias: false,
+        }
+    }
+
     /// A short name for messages (`conv_transpose2d`, `batch_norm`, …).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -73,6 +108,7 @@ impl LayerSpec {
             Self::ConvTranspose2d { .. } => "conv_transpose2d",
             Self::Conv2d { .. } => "conv2d",
             Self::BatchNorm { .. } => "batch_norm",
+            Self::InstanceNorm { .. } => "instance_norm",
             Self::Relu => "relu",
             Self::LeakyRelu { .. } => "leaky_relu",
             Self::Tanh => "tanh",
@@ -129,7 +165,7 @@ impl LayerSpec {
                 let size = |x: usize| (x + 2 * padding - kernel) / stride + 1;
                 Ok([output, size(h), size(w)])
             }
-            Self::BatchNorm { features } => {
+            Self::BatchNorm { features } | Self::InstanceNorm { features } => {
                 need_channels(features)?;
                 Ok([c, h, w])
             }

@@ -2,7 +2,8 @@
 
 use crate::data::{Augment, DatasetName};
 use crate::model::{
-    CganConvConfig, CganMlpConfig, DcganConfig, Discriminator, GanSpec, Generator, SpecError,
+    CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, Discriminator, GanSpec, Generator,
+    LayerSpec, SpecError, WganGp64Config,
 };
 use anyhow::Context;
 use burn::prelude::*;
@@ -19,6 +20,32 @@ pub enum ModelConfig {
     CganConv(CganConvConfig),
     /// Conditional GAN, MLP generator and discriminator (the cGAN seed, experiment 3).
     CganMlp(CganMlpConfig),
+    /// DCGAN for 64×64 images (the CIFAR-10 seed's printed networks).
+    Dcgan64(Dcgan64Config),
+    /// WGAN-GP generator and InstanceNorm critic for 64×64 images (the CelebA seed).
+    WganGp64(WganGp64Config),
+}
+
+/// The adversarial objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Loss {
+    /// Binary cross-entropy on logits, the non-saturating generator loss (DCGAN, cGAN).
+    #[default]
+    Bce,
+    /// Wasserstein loss with a gradient penalty (Gulrajani et al. 2017): the critic
+    /// minimises D(G(z)) − D(x) + λ·(‖∇D(x̂)‖ − 1)² on random interpolates x̂, and takes
+    /// `critic_steps` updates per generator update.
+    WganGp,
+}
+
+impl Loss {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Bce => "bce",
+            Self::WganGp => "wgan-gp",
+        }
+    }
 }
 
 impl Default for ModelConfig {
@@ -33,6 +60,8 @@ impl ModelConfig {
             Self::Dcgan28(_) => "dcgan28",
             Self::CganConv(_) => "cgan_conv",
             Self::CganMlp(_) => "cgan_mlp",
+            Self::Dcgan64(_) => "dcgan64",
+            Self::WganGp64(_) => "wgan_gp64",
         }
     }
 
@@ -42,9 +71,11 @@ impl ModelConfig {
             "dcgan28" => Self::Dcgan28(DcganConfig::new()),
             "cgan_conv" => Self::CganConv(CganConvConfig::new()),
             "cgan_mlp" => Self::CganMlp(CganMlpConfig::new()),
-            other => {
-                anyhow::bail!("unknown model kind `{other}` (known: dcgan28, cgan_conv, cgan_mlp)")
-            }
+            "dcgan64" => Self::Dcgan64(Dcgan64Config::new()),
+            "wgan_gp64" => Self::WganGp64(WganGp64Config::new()),
+            other => anyhow::bail!(
+                "unknown model kind `{other}` (known: dcgan28, cgan_conv, cgan_mlp, dcgan64, wgan_gp64)"
+            ),
         };
         Ok(serde_json::to_value(model)?)
     }
@@ -55,6 +86,8 @@ impl ModelConfig {
             Self::Dcgan28(c) => c.spec(),
             Self::CganConv(c) => c.spec(),
             Self::CganMlp(c) => c.spec(),
+            Self::Dcgan64(c) => c.spec(),
+            Self::WganGp64(c) => c.spec(),
         }
     }
 
@@ -109,6 +142,15 @@ pub struct TrainingConfig {
     pub beta1: f32,
     #[config(default = 0.999)]
     pub beta2: f32,
+    /// The adversarial objective: `bce` (DCGAN, cGAN) or `wgan-gp`.
+    #[config(default = "Loss::Bce")]
+    pub loss: Loss,
+    /// WGAN-GP: the gradient penalty's weight λ.
+    #[config(default = 10.0)]
+    pub gp_lambda: f64,
+    /// WGAN-GP: critic updates per generator update.
+    #[config(default = 5)]
+    pub critic_steps: usize,
     /// The discriminator's target for real images: 1.0, or e.g. 0.9 for one-sided label
     /// smoothing (keeps D from growing over-confident, a common guard against collapse).
     #[config(default = 1.0)]
@@ -228,6 +270,29 @@ impl TrainingConfig {
             self.model.name()
         );
         self.augment.check().map_err(anyhow::Error::msg)?;
+        if self.loss == Loss::WganGp {
+            anyhow::ensure!(self.critic_steps >= 1, "critic_steps must be at least 1");
+            anyhow::ensure!(
+                self.gp_lambda >= 0.0 && self.gp_lambda.is_finite(),
+                "gp_lambda must be a non-negative number, got {}",
+                self.gp_lambda
+            );
+            // The penalty is per sample: layers that mix a batch (or drop units) break it.
+            if let Some(layer) = self
+                .model
+                .spec()
+                .discriminator
+                .iter()
+                .find(|l| matches!(l, LayerSpec::BatchNorm { .. } | LayerSpec::Dropout { .. }))
+            {
+                anyhow::bail!(
+                    "loss {} needs a critic without {} (model {}: use InstanceNorm, e.g. kind = \"wgan_gp64\")",
+                    self.loss.name(),
+                    layer.kind(),
+                    self.model.name()
+                );
+            }
+        }
         // An image folder's classes are only known once it is read (see `run::load_dataset`).
         if let (Some(classes), true) = (self.model.classes(), self.dataset.has_fixed_classes()) {
             let names = self.dataset.class_names();

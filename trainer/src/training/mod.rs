@@ -14,6 +14,6 @@ pub mod presets;
 pub mod run;
 pub mod step;
 
-pub use config::{ModelConfig, TrainingConfig};
+pub use config::{Loss, ModelConfig, TrainingConfig};
 pub use run::{RunOptions, RunSummary, resume, train};
 pub use step::{GanState, StepStats};

@@ -28,6 +28,18 @@ macro_rules! preset {
 pub const PRESETS: &[Preset] = &[
     preset!("mnist-dcgan", "DCGAN 28×28 on MNIST (the MNIST seed)"),
     preset!(
+        "cifar10-dcgan64",
+        "DCGAN 64×64 on CIFAR-10 resized from 32, the seed's printed networks (CIFAR-10 seed)"
+    ),
+    preset!(
+        "celeba-dcgan64",
+        "DCGAN 64×64 on CelebA, centre-cropped, 5,000-image subset (CelebA seed)"
+    ),
+    preset!(
+        "celeba-wgan-gp",
+        "WGAN-GP 64×64 on CelebA: InstanceNorm critic, λ 10, 5 critic steps, Adam(1e-4, 0, 0.9)"
+    ),
+    preset!(
         "lfw-dcgan",
         "DCGAN 28×28 on the 100 LFW face crops, with augmentation (faces for the page)"
     ),

@@ -234,7 +234,7 @@ fn run_loop(
             // Layers that draw random numbers (dropout) draw them from a per-step seed, so a
             // resumed run draws what the uninterrupted one would have.
             device.seed(config.seed ^ position.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let (next, stats) = state.step(real, labels, z, config.lr, config.real_label);
+            let (next, stats) = state.step(real, labels, z, config, position.step);
             state = next;
             if !stats.is_finite() {
                 bail!(

@@ -1,10 +1,12 @@
-//! One training iteration: a discriminator update, then a generator update.
+//! One training iteration: a discriminator (critic) update, then a generator update —
+//! every iteration for BCE, every `critic_steps`-th for WGAN-GP.
 
-use super::config::TrainingConfig;
+use super::config::{Loss, TrainingConfig};
 use crate::model::init::dcgan_init;
 use crate::model::{Discriminator, Generator};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
+use burn::tensor::Distribution;
 use burn::tensor::Int;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 
@@ -13,9 +15,11 @@ use burn::tensor::activation::{log_sigmoid, sigmoid};
 pub struct StepStats {
     pub loss_d: f32,
     pub loss_g: f32,
-    /// Mean D(x): the discriminator's probability that real images are real.
+    /// Mean D(x): the discriminator's probability that real images are real (WGAN-GP: the
+    /// critic's mean score).
     pub d_real: f32,
-    /// Mean D(G(z)): its probability that generated images are real, before its update.
+    /// Mean D(G(z)): its probability that generated images are real, before its update
+    /// (WGAN-GP: the mean score; D(x) − D(G(z)) estimates the Wasserstein distance).
     pub d_fake: f32,
 }
 
@@ -63,13 +67,39 @@ impl GanState {
         }
     }
 
+    /// One iteration of `config`'s objective; `step` is the global step (WGAN-GP updates
+    /// the generator after every `critic_steps`-th critic update).
+    pub fn step(
+        self,
+        real: Tensor<4>,
+        labels: Option<Tensor<1, Int>>,
+        z: Tensor<2>,
+        config: &TrainingConfig,
+        step: u64,
+    ) -> (Self, StepStats) {
+        match config.loss {
+            Loss::Bce => self.bce_step(real, labels, z, config.lr, config.real_label),
+            Loss::WganGp => {
+                let update_generator = (step + 1) % config.critic_steps as u64 == 0;
+                self.wgan_gp_step(
+                    real,
+                    labels,
+                    z,
+                    config.lr,
+                    config.gp_lambda,
+                    update_generator,
+                )
+            }
+        }
+    }
+
     /// The DCGAN iteration (Goodfellow et al. 2014, non-saturating generator loss):
     /// D minimises the mean of its BCE on real (label 1) and generated (label 0) images;
     /// then G minimises BCE of D(G(z)) against label 1, with the updated D.
     ///
     /// A conditional GAN gets the real batch's `labels`, and generates the same labels:
     /// both halves of D's batch then have the same class balance.
-    pub fn step(
+    fn bce_step(
         self,
         real: Tensor<4>,
         labels: Option<Tensor<1, Int>>,
@@ -100,25 +130,12 @@ impl GanState {
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
         let generator = optim_g.step(lr, generator, grads);
 
-        // One read back for all four figures: each read is a device sync.
-        let figures = Tensor::cat(
-            vec![
-                loss_d.detach(),
-                loss_g.detach(),
-                sigmoid(logits_real.detach()).mean(),
-                sigmoid(logits_fake.detach()).mean(),
-            ],
-            0,
-        )
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32 figures");
-        let stats = StepStats {
-            loss_d: figures[0],
-            loss_g: figures[1],
-            d_real: figures[2],
-            d_fake: figures[3],
-        };
+        let stats = read_stats([
+            loss_d,
+            loss_g,
+            sigmoid(logits_real.detach()).mean(),
+            sigmoid(logits_fake.detach()).mean(),
+        ]);
         let state = Self {
             generator,
             discriminator,
@@ -126,5 +143,97 @@ impl GanState {
             optim_d,
         };
         (state, stats)
+    }
+}
+
+impl GanState {
+    /// The WGAN-GP iteration (Gulrajani et al. 2017). The critic minimises
+    /// `mean D(G(z)) − mean D(x) + λ·mean (‖∇D(x̂)‖₂ − 1)²` with `x̂ = εx + (1 − ε)G(z)`,
+    /// `ε ~ U[0, 1]` per sample. `∇D(x̂)` comes from
+    /// [`Discriminator::forward_with_input_gradient`], tracked ops all the way, so the
+    /// penalty's gradient reaches the critic's weights (burn's own `grad` would be detached
+    /// and the penalty would silently do nothing). Then, if `update_generator`, the
+    /// generator minimises `−mean D(G(z))` against the updated critic.
+    fn wgan_gp_step(
+        self,
+        real: Tensor<4>,
+        labels: Option<Tensor<1, Int>>,
+        z: Tensor<2>,
+        lr: f64,
+        lambda: f64,
+        update_generator: bool,
+    ) -> (Self, StepStats) {
+        let Self {
+            mut generator,
+            discriminator,
+            mut optim_g,
+            mut optim_d,
+        } = self;
+        let [n, ..] = real.dims();
+        let device = real.device();
+
+        let fake = generator.forward(z, labels.clone());
+        let fake_detached = fake.clone().detach();
+        let scores_real = discriminator.forward(real.clone(), labels.clone());
+        let scores_fake = discriminator.forward(fake_detached.clone(), labels.clone());
+        let epsilon = Tensor::<4>::random([n, 1, 1, 1], Distribution::Uniform(0.0, 1.0), &device);
+        let mixed = real * epsilon.clone() + fake_detached * epsilon.neg().add_scalar(1.0);
+        let (_, grad) = discriminator
+            .forward_with_input_gradient(mixed, labels.clone())
+            .expect("the config check refuses critics without an input-gradient");
+        let penalty = gradient_penalty(grad) * lambda;
+        let loss_d = scores_fake.clone().mean() - scores_real.clone().mean() + penalty;
+        let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
+        let discriminator = optim_d.step(lr, discriminator, grads);
+
+        let loss_g = if update_generator {
+            let loss_g = discriminator.forward(fake, labels).mean().neg();
+            let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
+            generator = optim_g.step(lr, generator, grads);
+            loss_g
+        } else {
+            // No generator update this step: its loss against the critic before the update.
+            scores_fake.clone().detach().mean().neg()
+        };
+        let stats = read_stats([
+            loss_d,
+            loss_g,
+            scores_real.detach().mean(),
+            scores_fake.detach().mean(),
+        ]);
+        let state = Self {
+            generator,
+            discriminator,
+            optim_g,
+            optim_d,
+        };
+        (state, stats)
+    }
+}
+
+/// `mean over samples of (‖gᵢ‖₂ − 1)²` for per-sample gradients `g` `[n, c, h, w]`.
+pub fn gradient_penalty(grad: Tensor<4>) -> Tensor<1> {
+    let [n, c, h, w] = grad.dims();
+    // The tiny constant keeps sqrt differentiable where a gradient is exactly zero.
+    let norm = grad
+        .reshape([n, c * h * w])
+        .square()
+        .sum_dim(1)
+        .add_scalar(1e-12)
+        .sqrt();
+    norm.sub_scalar(1.0).square().mean()
+}
+
+/// The four figures of a step in one read back (each read is a device sync).
+fn read_stats(figures: [Tensor<1>; 4]) -> StepStats {
+    let values = Tensor::cat(figures.into_iter().map(|t| t.detach()).collect(), 0)
+        .into_data()
+        .try_to_vec::<f32>()
+        .expect("f32 figures");
+    StepStats {
+        loss_d: values[0],
+        loss_g: values[1],
+        d_real: values[2],
+        d_fake: values[3],
     }
 }
