@@ -165,19 +165,21 @@ impl GraphBuilder {
                     }
                     let (k, s, p) = (*kernel as i64, *stride as i64, *padding as i64);
                     let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
-                    self.nodes.push(node(
-                        op,
-                        &prefix,
-                        &inputs,
-                        &[&out],
-                        vec![
-                            attr_ints("kernel_shape", &[k, k]),
-                            attr_ints("strides", &[s, s]),
-                            attr_ints("pads", &[p, p, p, p]),
-                            attr_ints("dilations", &[1, 1]),
-                            attr_int("group", 1),
-                        ],
-                    ));
+                    let mut attributes = vec![
+                        attr_ints("kernel_shape", &[k, k]),
+                        attr_ints("strides", &[s, s]),
+                        attr_ints("pads", &[p, p, p, p]),
+                        attr_ints("dilations", &[1, 1]),
+                        attr_int("group", 1),
+                    ];
+                    if let LayerSpec::ConvTranspose2d { output_padding, .. } = spec
+                        && *output_padding > 0
+                    {
+                        let o = *output_padding as i64;
+                        attributes.push(attr_ints("output_padding", &[o, o]));
+                    }
+                    self.nodes
+                        .push(node(op, &prefix, &inputs, &[&out], attributes));
                     true
                 }
                 (LayerSpec::BatchNorm { .. }, Layer::BatchNorm(norm)) => {

@@ -33,6 +33,7 @@ fn small_critic() -> Vec<LayerSpec> {
             kernel: 2,
             stride: 1,
             padding: 0,
+            output_padding: 0,
             bias: true,
         }, // 3 → 4
         LayerSpec::Tanh,

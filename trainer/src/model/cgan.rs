@@ -51,14 +51,7 @@ impl CganConvConfig {
             self.discriminator_features,
             self.channels,
         );
-        let up = |input, output, kernel, stride, padding| LayerSpec::ConvTranspose2d {
-            input,
-            output,
-            kernel,
-            stride,
-            padding,
-            bias: false,
-        };
+        let up = LayerSpec::conv_transpose;
         let generator = vec![
             linear(self.latent_dim + self.embedding_dim, g * 7 * 7),
             LayerSpec::Reshape { shape: [g, 7, 7] },
@@ -76,6 +69,7 @@ impl CganConvConfig {
                 kernel: 3,
                 stride: 1,
                 padding: 1,
+                output_padding: 0,
                 bias: true,
             }, // 28 → 28, to image channels
             LayerSpec::Tanh,

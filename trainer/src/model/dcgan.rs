@@ -33,14 +33,7 @@ impl DcganConfig {
 
     pub fn generator_spec(&self) -> Vec<LayerSpec> {
         let f = self.generator_features;
-        let up = |input, output, kernel, stride, padding| LayerSpec::ConvTranspose2d {
-            input,
-            output,
-            kernel,
-            stride,
-            padding,
-            bias: false,
-        };
+        let up = LayerSpec::conv_transpose;
         vec![
             up(self.latent_dim, 4 * f, 7, 1, 0), // 1 → 7
             LayerSpec::BatchNorm { features: 4 * f },
@@ -58,14 +51,7 @@ impl DcganConfig {
 
     pub fn discriminator_spec(&self) -> Vec<LayerSpec> {
         let f = self.discriminator_features;
-        let down = |input, output, kernel, stride, padding| LayerSpec::Conv2d {
-            input,
-            output,
-            kernel,
-            stride,
-            padding,
-            bias: false,
-        };
+        let down = LayerSpec::conv;
         vec![
             down(self.channels, f, 4, 2, 1), // 28 → 14
             LayerSpec::BatchNorm { features: f },

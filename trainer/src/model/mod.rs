@@ -7,6 +7,7 @@
 //! - [`spec`]: the layer vocabulary and shape inference.
 //! - [`network`]: the burn module built from a spec.
 //! - [`dcgan`]: the DCGAN generator and discriminator for 28×28 images.
+//! - [`dcgan_tf`]: the Fashion-MNIST seed's TensorFlow-tutorial DCGAN (dense start, k5 'same').
 //! - [`dcgan64`]: 64×64 DCGAN (the CIFAR-10 seed) and WGAN-GP (the CelebA seed).
 //! - [`cgan`]: conditional GANs for 28×28 images (conv and MLP), the cGAN seed's.
 //! - [`gan`]: generator, discriminator and [`GanSpec`], the one description of a GAN,
@@ -17,6 +18,7 @@
 pub mod cgan;
 pub mod dcgan;
 pub mod dcgan64;
+pub mod dcgan_tf;
 pub mod gan;
 pub mod init;
 pub mod input_gradient;
@@ -25,6 +27,7 @@ pub mod spec;
 
 pub use cgan::{CganConvConfig, CganMlpConfig};
 pub use dcgan::DcganConfig;
+pub use dcgan_tf::DcganTfConfig;
 pub use dcgan64::{Dcgan64Config, WganGp64Config};
 pub use gan::{Conditioning, Discriminator, GanSpec, Generator};
 pub use input_gradient::InputGradientError;

@@ -69,11 +69,13 @@ impl Layer {
                 kernel,
                 stride,
                 padding,
+                output_padding,
                 bias,
             } => Self::ConvTranspose2d(
                 ConvTranspose2dConfig::new([input, output], [kernel, kernel])
                     .with_stride([stride, stride])
                     .with_padding([padding, padding])
+                    .with_padding_out([output_padding, output_padding])
                     .with_bias(bias)
                     .with_initializer(init(
                         ConvTranspose2dConfig::new([input, output], [kernel, kernel]).initializer,

@@ -16,13 +16,17 @@ pub enum LayerSpec {
         output: usize,
         bias: bool,
     },
-    /// Transposed convolution: `out = (in - 1)·stride - 2·padding + kernel`.
+    /// Transposed convolution: `out = (in - 1)·stride - 2·padding + kernel + output_padding`.
+    /// `output_padding` (< stride) adds rows and columns at the bottom and right, e.g. to
+    /// double a size with an odd kernel as TensorFlow's `padding="same"` does.
     ConvTranspose2d {
         input: usize,
         output: usize,
         kernel: usize,
         stride: usize,
         padding: usize,
+        #[serde(default)]
+        output_padding: usize,
         bias: bool,
     },
     /// Convolution: `out = (in + 2·padding - kernel) / stride + 1`.
@@ -97,6 +101,7 @@ impl LayerSpec {
             kernel,
             stride,
             padding,
+            output_padding: 0,
             bias: false,
         }
     }
@@ -141,10 +146,18 @@ impl LayerSpec {
                 kernel,
                 stride,
                 padding,
+                output_padding,
                 ..
             } => {
                 need_channels(input)?;
-                let size = |x: usize| ((x - 1) * stride + kernel).checked_sub(2 * padding);
+                if output_padding >= stride.max(1) {
+                    return Err(format!(
+                        "output_padding {output_padding} must be below the stride {stride}"
+                    ));
+                }
+                let size = |x: usize| {
+                    ((x - 1) * stride + kernel + output_padding).checked_sub(2 * padding)
+                };
                 match (size(h), size(w)) {
                     (Some(oh), Some(ow)) if oh > 0 && ow > 0 => Ok([output, oh, ow]),
                     _ => Err(format!("padding {padding} too large for [{h}, {w}]")),
@@ -207,23 +220,23 @@ mod tests {
 
     #[test]
     fn conv_shapes_follow_the_formulas() {
-        let up = LayerSpec::ConvTranspose2d {
+        let up = LayerSpec::conv_transpose(8, 4, 4, 2, 1);
+        assert_eq!(up.output_shape([8, 7, 7]), Ok([4, 14, 14]));
+        let down = LayerSpec::conv(4, 8, 4, 2, 1);
+        let same = LayerSpec::ConvTranspose2d {
             input: 8,
             output: 4,
-            kernel: 4,
+            kernel: 5,
             stride: 2,
-            padding: 1,
+            padding: 2,
+            output_padding: 1,
             bias: false,
         };
-        assert_eq!(up.output_shape([8, 7, 7]), Ok([4, 14, 14]));
-        let down = LayerSpec::Conv2d {
-            input: 4,
-            output: 8,
-            kernel: 4,
-            stride: 2,
-            padding: 1,
-            bias: false,
-        };
+        assert_eq!(
+            same.output_shape([8, 7, 7]),
+            Ok([4, 14, 14]),
+            "TF's same padding"
+        );
         assert_eq!(down.output_shape([4, 14, 14]), Ok([8, 7, 7]));
         assert!(
             down.output_shape([3, 14, 14])

@@ -2,8 +2,8 @@
 
 use crate::data::{Augment, DatasetName};
 use crate::model::{
-    CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, Discriminator, GanSpec, Generator,
-    LayerSpec, SpecError, WganGp64Config,
+    CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig, Discriminator,
+    GanSpec, Generator, LayerSpec, SpecError, WganGp64Config,
 };
 use anyhow::Context;
 use burn::prelude::*;
@@ -20,6 +20,8 @@ pub enum ModelConfig {
     CganConv(CganConvConfig),
     /// Conditional GAN, MLP generator and discriminator (the cGAN seed, experiment 3).
     CganMlp(CganMlpConfig),
+    /// The Fashion-MNIST seed's TensorFlow-tutorial DCGAN for 28×28 images.
+    DcganTf28(DcganTfConfig),
     /// DCGAN for 64×64 images (the CIFAR-10 seed's printed networks).
     Dcgan64(Dcgan64Config),
     /// WGAN-GP generator and InstanceNorm critic for 64×64 images (the CelebA seed).
@@ -60,6 +62,7 @@ impl ModelConfig {
             Self::Dcgan28(_) => "dcgan28",
             Self::CganConv(_) => "cgan_conv",
             Self::CganMlp(_) => "cgan_mlp",
+            Self::DcganTf28(_) => "dcgan_tf28",
             Self::Dcgan64(_) => "dcgan64",
             Self::WganGp64(_) => "wgan_gp64",
         }
@@ -71,10 +74,11 @@ impl ModelConfig {
             "dcgan28" => Self::Dcgan28(DcganConfig::new()),
             "cgan_conv" => Self::CganConv(CganConvConfig::new()),
             "cgan_mlp" => Self::CganMlp(CganMlpConfig::new()),
+            "dcgan_tf28" => Self::DcganTf28(DcganTfConfig::new()),
             "dcgan64" => Self::Dcgan64(Dcgan64Config::new()),
             "wgan_gp64" => Self::WganGp64(WganGp64Config::new()),
             other => anyhow::bail!(
-                "unknown model kind `{other}` (known: dcgan28, cgan_conv, cgan_mlp, dcgan64, wgan_gp64)"
+                "unknown model kind `{other}` (known: dcgan28, dcgan_tf28, cgan_conv, cgan_mlp, dcgan64, wgan_gp64)"
             ),
         };
         Ok(serde_json::to_value(model)?)
@@ -86,6 +90,7 @@ impl ModelConfig {
             Self::Dcgan28(c) => c.spec(),
             Self::CganConv(c) => c.spec(),
             Self::CganMlp(c) => c.spec(),
+            Self::DcganTf28(c) => c.spec(),
             Self::Dcgan64(c) => c.spec(),
             Self::WganGp64(c) => c.spec(),
         }

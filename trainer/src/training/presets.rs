@@ -48,6 +48,10 @@ pub const PRESETS: &[Preset] = &[
         "DCGAN 28×28 on Fashion-MNIST (the MNIST seed's network on clothing)"
     ),
     preset!(
+        "fashion-mnist-dcgan-tf",
+        "DCGAN 28×28 on Fashion-MNIST, TensorFlow-tutorial style: dense start, k5, dropout D, Adam 1e-4"
+    ),
+    preset!(
         "mnist-cgan-conv",
         "conditional GAN on MNIST, dense + transposed-conv generator (cGAN seed, exp. 2)"
     ),

@@ -343,6 +343,7 @@ fn run_loop(
         )?;
     }
 
+    report::save_progress_gif(&run_dir.join("samples"))?;
     let last_checkpoint = match last_checkpoint {
         Some(path) => path,
         // Nothing left to train (resumed a finished run): its newest checkpoint stands.
