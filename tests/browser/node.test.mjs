@@ -12,11 +12,11 @@ const ortReference = process.env.ORT_REFERENCE ?? path.join(root, 'target/debug/
 
 test('Generator works from Node with the page\'s wasm build', async () => {
   await init({ module_or_path: readFileSync(path.join(root, 'www/pkg/gantry_web_bg.wasm')) });
-  const model = path.join(root, 'www/models/mnist-dcgan.onnx');
+  const model = path.join(root, 'www/models/faces.onnx');
   const g = Generator.fromBytes(readFileSync(model));
   const info = g.metadata();
   assert.equal(info.latentDim, 100);
-  assert.equal(info.props['gantry.dataset'], 'mnist');
+  assert.equal(info.props['gantry.dataset'], 'lfw');
   const { data, shape } = g.generate(sampleLatent(3n, 4, info.latentDim));
   assert.deepEqual(Array.from(shape), [4, 1, 28, 28]);
 

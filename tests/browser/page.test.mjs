@@ -122,7 +122,7 @@ test('the class picker of a conditional model draws the chosen class, or one row
 test('interpolation walks from seed 1 to seed 2 and ends on seed 2\'s grid', async () => {
   await page.click('#interpolate');
   await page.waitForFunction(() => /Interpolated 25 frames/.test(document.getElementById('status').textContent), null, { timeout: 180_000 });
-  const { worst } = compare(await lastImages(), reference(path.join(www, 'models/mnist-dcgan.onnx'), 2, 64));
+  const { worst } = compare(await lastImages(), reference(path.join(www, 'models/faces.onnx'), 2, 64));
   console.log(`interpolation: ${await page.textContent('#status')} last frame vs seed 2: ${worst.toExponential(2)}`);
   assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
 });
@@ -145,7 +145,7 @@ test('a corrupt file shows an error and the page stays usable', async () => {
   assert.match(error, /Could not load broken\.onnx/);
   await page.screenshot({ path: path.join(artifacts, 'corrupt-file.png'), fullPage: true });
   // Still usable: pick the bundled model again and generate.
-  await page.selectOption('#model', 'mnist-dcgan.onnx');
+  await page.selectOption('#model', 'faces.onnx');
   await page.waitForFunction(() => /Generated \d+ images/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
   assert.equal(await page.isHidden('#error'), true);
   assert.ok(!consoleLines.some((l) => l.startsWith('pageerror')), consoleLines.join('\n'));

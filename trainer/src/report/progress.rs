@@ -19,7 +19,12 @@ pub fn epoch_grids(samples: &Path) -> anyhow::Result<Vec<PathBuf>> {
             name.starts_with("epoch-") && name.ends_with(".png")
         })
         .collect();
-    grids.sort();
+    // By epoch number: `epoch-1000.png` sorts before `epoch-101.png` as text.
+    grids.sort_by_key(|p| {
+        p.file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.trim_start_matches("epoch-").parse::<u64>().ok())
+    });
     Ok(grids)
 }
 
