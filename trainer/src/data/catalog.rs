@@ -121,6 +121,8 @@ impl DatasetName {
                 "https://storage.googleapis.com/cvdf-datasets/mnist/",
             ],
             Self::FashionMnist => &["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"],
+            Self::Cifar10 => &["https://www.cs.toronto.edu/~kriz/"],
+            Self::Svhn => &["http://ufldl.stanford.edu/housenumbers/"],
             _ => &[],
         }
     }
@@ -196,16 +198,19 @@ impl DatasetName {
             }
             Self::Cifar10 => {
                 return format!(
-                    "Download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and \
-                     unpack it into {} (so that {}/cifar-10-batches-bin/data_batch_1.bin exists).",
-                    dir.display(),
+                    "Get it with `gantry data fetch cifar10 --data-dir {}`, or download \
+                     https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and unpack it \
+                     into {} (so that cifar-10-batches-bin/data_batch_1.bin is in it).",
+                    data_dir.display(),
                     dir.display()
                 );
             }
             Self::Svhn => {
                 return format!(
-                    "Download train_32x32.mat and test_32x32.mat from \
+                    "Get it with `gantry data fetch svhn --data-dir {}`, or download \
+                     train_32x32.mat and test_32x32.mat from \
                      http://ufldl.stanford.edu/housenumbers/ into {}.",
+                    data_dir.display(),
                     dir.display()
                 );
             }

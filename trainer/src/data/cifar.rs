@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 const RECORD: usize = 1 + 3 * 32 * 32;
 
+/// The folder `cifar-10-binary.tar.gz` unpacks to.
+pub const FOLDER: &str = "cifar-10-batches-bin";
+
 fn files(split: Split) -> Vec<String> {
     match split {
         Split::Train => (1..=5).map(|i| format!("data_batch_{i}.bin")).collect(),
@@ -17,7 +20,7 @@ fn files(split: Split) -> Vec<String> {
 
 /// The batches live in `cifar-10-batches-bin/` (as the archive unpacks) or directly in the folder.
 fn batch_dir(folder: &Path) -> PathBuf {
-    let nested = folder.join("cifar-10-batches-bin");
+    let nested = folder.join(FOLDER);
     if nested.is_dir() {
         nested
     } else {

@@ -4,6 +4,10 @@
 //! an HTTP `Range` request. The finished file is checked against the SHA-256 of its
 //! decompressed content before it is renamed into place, so the data directory never holds
 //! a file that is partial or wrong.
+//!
+//! CIFAR-10 and SVHN publish no checksums of their own: their files are checked by loading
+//! them (every record whole, every label in range) before they are put in place, and
+//! CIFAR-10's archive is unpacked into a temporary folder first.
 
 use super::catalog::{DatasetName, IdxFile};
 use super::error::DataError;
@@ -38,9 +42,14 @@ pub fn fetch(
     } else {
         options.mirrors.clone()
     };
+    match name {
+        DatasetName::Cifar10 => return fetch_cifar10(&dir, &mirrors, options.show_progress),
+        DatasetName::Svhn => return fetch_svhn(&dir, &mirrors, options.show_progress),
+        _ => {}
+    }
     let Some(files) = name.files() else {
         return Err(DataError::NotDownloadable(format!(
-            "gantry downloads MNIST and Fashion-MNIST only; {name}: {}",
+            "gantry downloads MNIST, Fashion-MNIST, CIFAR-10 and SVHN; {name}: {}",
             name.how_to_get(data_dir)
         )));
     };
@@ -93,6 +102,93 @@ fn download_verified(
         });
     }
     fs::rename(&part, target).map_err(io)
+}
+
+/// Download `file` from the first mirror that serves it into `part` (resuming).
+fn download_from_mirrors(
+    mirrors: &[String],
+    file: &str,
+    part: &Path,
+    show_progress: bool,
+) -> Result<(), DataError> {
+    let mut last_error = None;
+    for base in mirrors {
+        match download_resumable(&format!("{base}{file}"), part, show_progress) {
+            Ok(()) => return Ok(()),
+            Err(e) => last_error = Some(e),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| DataError::NotDownloadable(format!("no mirror for {file}"))))
+}
+
+/// `cifar-10-binary.tar.gz`, unpacked to `dir/cifar-10-batches-bin/` once both splits load.
+fn fetch_cifar10(
+    dir: &Path,
+    mirrors: &[String],
+    show_progress: bool,
+) -> Result<PathBuf, DataError> {
+    const ARCHIVE: &str = "cifar-10-binary.tar.gz";
+    let batches = dir.join(super::cifar::FOLDER);
+    if batches.join("data_batch_1.bin").exists() {
+        return Ok(dir.to_path_buf());
+    }
+    let part = dir.join(format!("{ARCHIVE}.part"));
+    download_from_mirrors(mirrors, ARCHIVE, &part, show_progress)?;
+    let unpacked = dir.join(format!("unpack.tmp-{}", std::process::id()));
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DataError::Io { path, source }
+    };
+    let rejected = |reason: String| {
+        // A wrong archive cannot be resumed into a right one: start over next time.
+        fs::remove_file(&part).ok();
+        fs::remove_dir_all(&unpacked).ok();
+        DataError::Download {
+            url: ARCHIVE.to_string(),
+            reason,
+        }
+    };
+    let archive = fs::File::open(&part).map_err(io(&part))?;
+    tar::Archive::new(flate2::read::GzDecoder::new(archive))
+        .unpack(&unpacked)
+        .map_err(|e| rejected(format!("not a readable .tar.gz ({e})")))?;
+    for split in [super::Split::Train, super::Split::Test] {
+        super::cifar::load(&unpacked, split, None, "")
+            .map_err(|e| rejected(format!("the archive's batches do not load: {e}")))?;
+    }
+    fs::rename(unpacked.join(super::cifar::FOLDER), &batches).map_err(io(&batches))?;
+    fs::remove_dir_all(&unpacked).ok();
+    fs::remove_file(&part).ok();
+    Ok(dir.to_path_buf())
+}
+
+/// `train_32x32.mat` and `test_32x32.mat`, each renamed into place once it parses.
+fn fetch_svhn(dir: &Path, mirrors: &[String], show_progress: bool) -> Result<PathBuf, DataError> {
+    for split in [super::Split::Train, super::Split::Test] {
+        let file = super::svhn::file(split);
+        let target = dir.join(file);
+        if target.exists() {
+            continue;
+        }
+        let part = dir.join(format!("{file}.part"));
+        download_from_mirrors(mirrors, file, &part, show_progress)?;
+        let bytes = fs::read(&part).map_err(|source| DataError::Io {
+            path: part.clone(),
+            source,
+        })?;
+        if let Err(reason) = super::svhn::parse(&bytes, None) {
+            fs::remove_file(&part).ok();
+            return Err(DataError::Download {
+                url: file.to_string(),
+                reason: format!("not an SVHN file: {reason}"),
+            });
+        }
+        fs::rename(&part, &target).map_err(|source| DataError::Io {
+            path: target.clone(),
+            source,
+        })?;
+    }
+    Ok(dir.to_path_buf())
 }
 
 /// Append the rest of `url` to `part`, resuming from its current length.

@@ -31,40 +31,46 @@ pub fn load(
             source,
         },
     })?;
-    let malformed = |reason: String| DataError::Malformed {
+    let (pixels, labels) = parse(&bytes, limit).map_err(|reason| DataError::Malformed {
         path: path.clone(),
         reason,
         hint: hint.to_string(),
-    };
-    let mut arrays = mat::parse(&bytes).map_err(malformed)?;
-    let x = arrays
-        .remove("X")
-        .ok_or_else(|| malformed("no variable `X` (the images)".into()))?;
-    let y = arrays
-        .remove("y")
-        .ok_or_else(|| malformed("no variable `y` (the labels)".into()))?;
+    })?;
+    let [c, h, w] = DatasetName::Svhn.image_shape();
+    Ok(ImageDataset {
+        name: DatasetName::Svhn.to_string(),
+        pixels,
+        labels,
+        shape: [c, h, w],
+        class_names: DatasetName::Svhn.class_names(),
+    })
+}
+
+/// Planar `[n, 3, 32, 32]` pixels and labels 0–9 from a MAT-file's bytes (the first `limit`).
+pub fn parse(bytes: &[u8], limit: Option<usize>) -> Result<(Vec<u8>, Vec<u8>), String> {
+    let mut arrays = mat::parse(bytes)?;
+    let x = arrays.remove("X").ok_or("no variable `X` (the images)")?;
+    let y = arrays.remove("y").ok_or("no variable `y` (the labels)")?;
     let [c, h, w] = DatasetName::Svhn.image_shape();
     let MatData::U8(x_data) = &x.data else {
-        return Err(malformed("`X` is not uint8".into()));
+        return Err("`X` is not uint8".into());
     };
     if x.dims.len() != 4 || x.dims[..3] != [h, w, c] {
-        return Err(malformed(format!(
+        return Err(format!(
             "`X` has dimensions {:?}, expected [32, 32, 3, n]",
             x.dims
-        )));
+        ));
     }
     let n = x.dims[3];
     let labels = y.to_f64();
     if labels.len() != n {
-        return Err(malformed(format!("{} labels for {n} images", labels.len())));
+        return Err(format!("{} labels for {n} images", labels.len()));
     }
     let n = limit.map_or(n, |l| l.min(n));
     let mut label_bytes = Vec::with_capacity(n);
     for (i, &label) in labels[..n].iter().enumerate() {
         if !(1.0..=10.0).contains(&label) || label.fract() != 0.0 {
-            return Err(malformed(format!(
-                "label {label} of image {i} is not in 1..=10"
-            )));
+            return Err(format!("label {label} of image {i} is not in 1..=10"));
         }
         label_bytes.push((label as u8) % 10);
     }
@@ -80,11 +86,5 @@ pub fn load(
             }
         }
     }
-    Ok(ImageDataset {
-        name: DatasetName::Svhn.to_string(),
-        pixels,
-        labels: label_bytes,
-        shape: [c, h, w],
-        class_names: DatasetName::Svhn.class_names(),
-    })
+    Ok((pixels, label_bytes))
 }

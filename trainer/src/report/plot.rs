@@ -79,12 +79,15 @@ fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Er
         ),
     ];
     for (area, title, lines) in panels {
-        let max = lines
-            .iter()
-            .flat_map(|(_, v, _)| v.iter().copied())
-            .filter(|v| v.is_finite())
-            .fold(0.0f32, f32::max)
-            .max(1e-3);
+        let finite = || {
+            lines
+                .iter()
+                .flat_map(|(_, v, _)| v.iter().copied())
+                .filter(|v| v.is_finite())
+        };
+        let max = finite().fold(0.0f32, f32::max).max(1e-3);
+        // WGAN-GP's losses and critic scores go below zero; BCE's never do.
+        let min = finite().fold(0.0f32, f32::min);
         let caption = if window > 1 {
             format!("{title} (mean of {window} steps)")
         } else {
@@ -95,7 +98,7 @@ fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Er
             .margin(10)
             .x_label_area_size(30)
             .y_label_area_size(50)
-            .build_cartesian_2d(first..last, 0.0f32..max * 1.05)?;
+            .build_cartesian_2d(first..last, min * 1.05..max * 1.05)?;
         chart
             .configure_mesh()
             .x_desc("step")

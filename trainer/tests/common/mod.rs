@@ -18,6 +18,33 @@ pub fn data_dir() -> PathBuf {
     dir
 }
 
+/// SVHN's layout, written by scipy: X uint8 (32, 32, 3, 3) with pixel (row, col, ch, i) =
+/// (row·7 + col·3 + ch·50 + i) mod 256, y double (3, 1) = [10, 3, 1] (10 is the digit 0).
+pub fn write_svhn_mat(path: &std::path::Path, compress: bool) {
+    const SCRIPT: &str = r#"
+import sys, numpy as np, scipy.io
+path, compress = sys.argv[1], sys.argv[2] == "1"
+n = 3
+r, c, ch, i = np.meshgrid(np.arange(32), np.arange(32), np.arange(3), np.arange(n), indexing="ij")
+X = ((r * 7 + c * 3 + ch * 50 + i) % 256).astype(np.uint8)
+y = np.array([[10.0], [3.0], [1.0]])
+scipy.io.savemat(path, {"X": X, "y": y}, do_compression=compress)
+"#;
+    let tools = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.tools/python");
+    assert!(
+        tools.join("scipy").exists(),
+        "scipy missing: run scripts/setup-python-tools.sh first"
+    );
+    let status = std::process::Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(path)
+        .arg(if compress { "1" } else { "0" })
+        .env("PYTHONPATH", tools)
+        .status()
+        .unwrap();
+    assert!(status.success(), "scipy could not write {}", path.display());
+}
+
 /// `n` images of random pixels in `dataset`'s catalogue classes, for datasets with no
 /// offline copy.
 pub fn random_dataset(
