@@ -27,15 +27,12 @@ pub fn load(
         });
     }
     let partition = folder.join(PARTITION);
-    let text = std::fs::read_to_string(&partition).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => DataError::Missing {
+    let text = String::from_utf8(DataError::read(&partition, hint)?).map_err(|_| {
+        DataError::Malformed {
             path: partition.clone(),
+            reason: "not a text file".into(),
             hint: hint.to_string(),
-        },
-        _ => DataError::Io {
-            path: partition.clone(),
-            source,
-        },
+        }
     })?;
     let wanted = match split {
         Split::Train => "0",

@@ -41,16 +41,7 @@ pub fn load(
             break;
         }
         let path = dir.join(&name);
-        let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
-            std::io::ErrorKind::NotFound => DataError::Missing {
-                path: path.clone(),
-                hint: hint.to_string(),
-            },
-            _ => DataError::Io {
-                path: path.clone(),
-                source,
-            },
-        })?;
+        let bytes = DataError::read(&path, hint)?;
         let malformed = |reason: String| DataError::Malformed {
             path: path.clone(),
             reason,

@@ -1,6 +1,6 @@
 //! Errors about data files: each names the file, what was wrong and how to get a good one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
@@ -26,4 +26,20 @@ pub enum DataError {
 
     #[error("download of {url} failed: {reason}")]
     Download { url: String, reason: String },
+}
+
+impl DataError {
+    /// The bytes of a dataset file; a missing one is [`DataError::Missing`] with `hint`.
+    pub fn read(path: &Path, hint: &str) -> Result<Vec<u8>, DataError> {
+        std::fs::read(path).map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => DataError::Missing {
+                path: path.to_path_buf(),
+                hint: hint.to_string(),
+            },
+            _ => DataError::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        })
+    }
 }

@@ -12,16 +12,7 @@ const FACES: usize = 100;
 
 pub fn load(folder: &Path, hint: &str) -> Result<ImageDataset, DataError> {
     let path = folder.join(FILE);
-    let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => DataError::Missing {
-            path: path.clone(),
-            hint: hint.to_string(),
-        },
-        _ => DataError::Io {
-            path: path.clone(),
-            source,
-        },
-    })?;
+    let bytes = DataError::read(&path, hint)?;
     let malformed = |reason: String| DataError::Malformed {
         path: path.clone(),
         reason,

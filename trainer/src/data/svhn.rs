@@ -21,16 +21,7 @@ pub fn load(
     hint: &str,
 ) -> Result<ImageDataset, DataError> {
     let path = folder.join(file(split));
-    let bytes = std::fs::read(&path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => DataError::Missing {
-            path: path.clone(),
-            hint: hint.to_string(),
-        },
-        _ => DataError::Io {
-            path: path.clone(),
-            source,
-        },
-    })?;
+    let bytes = DataError::read(&path, hint)?;
     let (pixels, labels) = parse(&bytes, limit).map_err(|reason| DataError::Malformed {
         path: path.clone(),
         reason,

@@ -46,14 +46,7 @@ impl ClassifierConfig {
     /// are a separate head so that features and predictions come from one forward pass.
     pub fn body_spec(&self) -> Vec<LayerSpec> {
         let [c, h, w] = self.dataset.image_shape();
-        let conv = |input, output, kernel, stride, padding| LayerSpec::Conv2d {
-            input,
-            output,
-            kernel,
-            stride,
-            padding,
-            bias: false,
-        };
+        let conv = LayerSpec::conv;
         vec![
             conv(c, 32, 3, 1, 1),
             LayerSpec::BatchNorm { features: 32 },
