@@ -206,7 +206,14 @@ pub(crate) struct CommonArgs {
 #[command(after_help = "Examples:\n  \
     gantry sample --checkpoint runs/mnist --n 64 --seed 1 --out grid.png\n  \
     gantry sample --checkpoint runs/mnist/checkpoints/step-00000937 --n 16 --out early.png\n  \
-    gantry sample --checkpoint runs/mnist-cgan --label 7 --n 16 --out sevens.png")]
+    gantry sample --checkpoint runs/mnist-cgan --label 7 --n 16 --out sevens.png
+  \
+    gantry sample --checkpoint runs/upscale --n 10 --out upscaled.png --originals faces.png
+
+\
+    An upscaler (pix2pix) is shown images it did not train on: those past the run's `limit`,
+\
+    else the test split. Each appears as source (enlarged), upscale, original.")]
 struct SampleArgs {
     /// A run directory (its newest checkpoint) or one checkpoint folder.
     #[arg(long)]
@@ -222,6 +229,13 @@ struct SampleArgs {
     label: Option<i64>,
     #[arg(long, default_value = "samples.png")]
     out: PathBuf,
+    /// Upscalers: also save the original images alone, side by side (the page's example
+    /// strip, `www/models/*.examples.png`).
+    #[arg(long)]
+    originals: Option<PathBuf>,
+    /// Upscalers: the folder that holds one sub-folder per dataset.
+    #[arg(long, default_value = "data")]
+    data_dir: PathBuf,
     #[arg(long, default_value = "cpu")]
     device: DeviceChoice,
 }
@@ -439,6 +453,66 @@ fn free_run_dir(base: &str) -> PathBuf {
         .expect("some name is free")
 }
 
+/// An upscaler's grid on images it did not train on (and, optionally, the originals alone).
+fn sample_translations(
+    args: &SampleArgs,
+    config: &TrainingConfig,
+    generator: &gantry_trainer::model::Generator,
+    checkpoint: &std::path::Path,
+    device: &gantry_trainer::device::Device,
+) -> anyhow::Result<()> {
+    use gantry_trainer::data::{ImageDataset, Split};
+    let shape = config.model.image_shape();
+    let folder = config.dataset_folder(&args.data_dir);
+    let train = ImageDataset::load(config.dataset, &folder, Split::Train, shape, None)?;
+    let unseen = match config.limit {
+        Some(limit) if train.len() > limit => train.skip(limit),
+        _ => ImageDataset::load(config.dataset, &folder, Split::Test, shape, None)?,
+    };
+    let scale = config.model.spec().source_scale();
+    let (values, grid_shape, columns) =
+        run::translation_grid(generator, &unseen, args.n, scale, device);
+    report::save_grid(&values, grid_shape, Some(columns), &args.out)?;
+    if let Some(path) = &args.originals {
+        let n = args.n.min(unseen.len());
+        let values: Vec<f32> = (0..n)
+            .flat_map(|i| unseen.image(i).iter().map(|&p| p as f32 / 127.5 - 1.0))
+            .collect();
+        let [c, h, w] = unseen.shape;
+        report::save_strip(&values, [n, c, h, w], path)?;
+        println!("{n} originals in {}", path.display());
+    }
+    println!(
+        "{} unseen images upscaled by {} in {} (source, upscale, original)",
+        grid_shape[0] / 3,
+        checkpoint.display(),
+        args.out.display()
+    );
+    // How close each is to the originals, beside simply enlarging the source's pixels.
+    let size: usize = grid_shape[1..].iter().product();
+    let part = |which: usize| -> Vec<f32> {
+        values
+            .chunks_exact(3 * size)
+            .flat_map(|triple| triple[which * size..(which + 1) * size].to_vec())
+            .collect()
+    };
+    let (nearest, upscaled, originals) = (part(0), part(1), part(2));
+    for (name, images) in [("upscale", &upscaled), ("nearest neighbour", &nearest)] {
+        let n = images.len() as f64;
+        let (l1, mse) = images
+            .iter()
+            .zip(&originals)
+            .fold((0.0, 0.0), |(l1, mse), (a, b)| {
+                let d = f64::from(a - b);
+                (l1 + d.abs() / n, mse + d * d / n)
+            });
+        // Values span [-1, 1]: on a [0, 1] scale the squared error is a quarter.
+        let psnr = 10.0 * (1.0 / (mse / 4.0)).log10();
+        println!("  {name:>17}: mean |Δ| {l1:.4} (of 2), PSNR {psnr:.2} dB");
+    }
+    Ok(())
+}
+
 fn sample(args: SampleArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.n >= 1, "--n must be at least 1");
     let checkpoint = checkpoint::resolve(&args.checkpoint)?;
@@ -454,6 +528,14 @@ fn sample(args: SampleArgs) -> anyhow::Result<()> {
     let device = args.device.device()?;
     let (state, _) = checkpoint::load(&checkpoint, &config, &device.clone().autodiff())?;
     let GanState { generator, .. } = state;
+    if config.model.source_shape().is_some() {
+        return sample_translations(&args, &config, &generator, &checkpoint, &device);
+    }
+    anyhow::ensure!(
+        args.originals.is_none(),
+        "--originals is for upscalers; {} generates from z",
+        config.model.name()
+    );
     let latent_dim = config.model.latent_dim();
     let classes = config.model.classes();
     let (labels, columns) = match (classes, args.label) {

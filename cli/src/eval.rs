@@ -24,6 +24,12 @@ pub fn eval(args: EvalArgs) -> anyhow::Result<()> {
                         format!("{}: not inside a run directory", checkpoint.display())
                     })?;
                 let config = run::load_run_config(&run_dir)?;
+                anyhow::ensure!(
+                    config.model.source_shape().is_none(),
+                    "{}: gantry eval measures generators of z; model {} translates images",
+                    run_dir.display(),
+                    config.model.name()
+                );
                 let (state, _) =
                     checkpoint::load(&checkpoint, &config, &device.clone().autodiff())?;
                 let source = BurnGenerator::new(&state.generator, &config.model, &device);

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use gantry_trainer::eval::report::load_quality;
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::checkpoint;
-use gantry_trainer::training::run::{generate, load_run_config};
+use gantry_trainer::training::run::{generate, load_run_config, translate};
 use prost::Message;
 use std::path::{Path, PathBuf};
 
@@ -46,15 +46,18 @@ pub struct ExportReport {
 
 impl std::fmt::Display for ExportReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let input = match self.metadata.source_shape {
+            Some(shape) => format!("image_lr {shape:?}"),
+            None => format!("latent {}", self.metadata.latent_dim),
+        };
         write!(
             f,
-            "{} ({} KiB) from {}: {} on {}, latent {}, image {:?}",
+            "{} ({} KiB) from {}: {} on {}, {input}, image {:?}",
             self.path.display(),
             self.bytes / 1024,
             self.checkpoint.display(),
             self.metadata.model_kind,
             self.metadata.dataset,
-            self.metadata.latent_dim,
             self.metadata.image_shape
         )?;
         for (batch, diff) in &self.parity {
@@ -94,6 +97,7 @@ pub fn export_checkpoint(
         conditional: config.model.classes().is_some(),
         latent_dim: config.model.latent_dim(),
         image_shape: config.model.image_shape(),
+        source_shape: config.model.source_shape(),
         value_range: [-1.0, 1.0],
         epochs: position.epoch,
         steps: position.step,
@@ -112,6 +116,28 @@ pub fn export_checkpoint(
         if options.verify {
             let mut ort = OrtGenerator::open(&tmp)?;
             for &n in &options.batches {
+                if let Some([c, h, w]) = metadata.source_shape {
+                    // Any image in [-1, 1] is a source: squashed normal values.
+                    let mut sources =
+                        latent::normal_batch(1, Stream::Sample, n as u64, n, c * h * w);
+                    sources.iter_mut().for_each(|v| *v = v.tanh());
+                    let shape = [n, c, h, w];
+                    let (expected, expected_shape) =
+                        translate(&generator, sources.clone(), shape, &device);
+                    let (actual, actual_shape) = ort.translate(&sources, shape)?;
+                    parity.push((
+                        n,
+                        compare(
+                            &expected,
+                            &expected_shape,
+                            &actual,
+                            &actual_shape,
+                            n,
+                            options,
+                        )?,
+                    ));
+                    continue;
+                }
                 let z = latent::normal_batch(1, Stream::Sample, n as u64, n, metadata.latent_dim);
                 // Every class in turn, so each row of the embedding table is checked.
                 let labels = config
@@ -126,17 +152,17 @@ pub fn export_checkpoint(
                     &device,
                 );
                 let (actual, actual_shape) = ort.generate(&z, n, labels.as_deref())?;
-                if actual_shape != expected_shape {
-                    bail!("ONNX Runtime gives shape {actual_shape:?}, burn {expected_shape:?}");
-                }
-                let diff = max_abs_diff(&expected, &actual);
-                if diff.is_nan() || diff > options.tolerance {
-                    bail!(
-                        "ONNX Runtime and burn differ by {diff:e} at batch {n} (tolerance {:e})",
-                        options.tolerance
-                    );
-                }
-                parity.push((n, diff));
+                parity.push((
+                    n,
+                    compare(
+                        &expected,
+                        &expected_shape,
+                        &actual,
+                        &actual_shape,
+                        n,
+                        options,
+                    )?,
+                ));
             }
         }
         std::fs::rename(&tmp, out).with_context(|| format!("{}: cannot write", out.display()))?;
@@ -155,6 +181,28 @@ pub fn export_checkpoint(
             Err(e)
         }
     }
+}
+
+/// burn's images against ONNX Runtime's: the largest |Δ|, or why they are not the same.
+fn compare(
+    expected: &[f32],
+    expected_shape: &[usize; 4],
+    actual: &[f32],
+    actual_shape: &[usize],
+    n: usize,
+    options: &ExportOptions,
+) -> anyhow::Result<f32> {
+    if actual_shape != expected_shape {
+        bail!("ONNX Runtime gives shape {actual_shape:?}, burn {expected_shape:?}");
+    }
+    let diff = max_abs_diff(expected, actual);
+    if diff.is_nan() || diff > options.tolerance {
+        bail!(
+            "ONNX Runtime and burn differ by {diff:e} at batch {n} (tolerance {:e})",
+            options.tolerance
+        );
+    }
+    Ok(diff)
 }
 
 /// The largest |a - b| (NaN if any difference is NaN).

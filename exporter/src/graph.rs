@@ -8,7 +8,7 @@
 use burn::module::Param;
 use burn::prelude::*;
 use gantry_onnx::build::{
-    Dim, attr_float, attr_int, attr_ints, node, tensor_f32, tensor_i64, value_info,
+    Dim, attr_float, attr_int, attr_ints, attr_string, node, tensor_f32, tensor_i64, value_info,
 };
 use gantry_onnx::{
     GraphProto, IR_VERSION, ModelProto, NodeProto, OPSET_VERSION, OperatorSetIdProto, TensorProto,
@@ -81,11 +81,13 @@ impl GraphBuilder {
             )));
         }
         let mut current = input.to_string();
-        // Layers that are the identity at inference (dropout) emit no node; the last emitting
-        // layer writes straight into `image`.
+        // The values remembered for skip connections, by name.
+        let mut saved: Vec<String> = Vec::new();
+        // Layers that are the identity at inference (dropout) or only remember a value
+        // (save_skip) emit no node; the last emitting layer writes straight into `image`.
         let last_emitting = specs
             .iter()
-            .rposition(|s| !matches!(s, LayerSpec::Dropout { .. }))
+            .rposition(|s| !matches!(s, LayerSpec::Dropout { .. } | LayerSpec::SaveSkip))
             .ok_or_else(|| ExportError::Shape("the network has no layer".into()))?;
 
         for (index, (spec, layer)) in specs.iter().zip(layers).enumerate() {
@@ -245,6 +247,43 @@ impl GraphBuilder {
                     true
                 }
                 (LayerSpec::Dropout { .. }, Layer::Dropout(_)) => false,
+                (LayerSpec::Upsample { scale }, Layer::Upsample(_)) => {
+                    // Output pixel (i, j) = input pixel (⌊i/s⌋, ⌊j/s⌋), as burn's
+                    // `upsample_nearest`: PyTorch's `Upsample(mode="nearest")` export.
+                    let s = *scale as f32;
+                    let scales = format!("{prefix}.scales");
+                    self.initializers
+                        .push(tensor_f32(&scales, &[4], &[1.0, 1.0, s, s]));
+                    self.nodes.push(node(
+                        "Resize",
+                        &prefix,
+                        &[&current, "", &scales],
+                        &[&out],
+                        vec![
+                            attr_string("mode", "nearest"),
+                            attr_string("coordinate_transformation_mode", "asymmetric"),
+                            attr_string("nearest_mode", "floor"),
+                        ],
+                    ));
+                    true
+                }
+                (LayerSpec::SaveSkip, Layer::SaveSkip(_)) => {
+                    saved.push(current.clone());
+                    false
+                }
+                (LayerSpec::ConcatSkip, Layer::ConcatSkip(_)) => {
+                    let skip = saved
+                        .pop()
+                        .ok_or_else(|| unsupported("no saved value to concatenate"))?;
+                    self.nodes.push(node(
+                        "Concat",
+                        &prefix,
+                        &[&current, &skip],
+                        &[&out],
+                        vec![attr_int("axis", 1)],
+                    ));
+                    true
+                }
                 // Both are a Reshape to the shape the spec infers after the layer.
                 (LayerSpec::Reshape { .. }, Layer::Reshape(_))
                 | (LayerSpec::Flatten, Layer::Flatten(_)) => {
@@ -273,8 +312,8 @@ impl GraphBuilder {
 }
 
 /// The ONNX `ModelProto` of a generator: input `z` `[N, latent]` (and `label` int64 `[N]`
-/// for a conditional one), output `image` `[N, C, H, W]` in [-1, 1], BatchNorm with its
-/// running statistics (inference mode).
+/// for a conditional one) or, for a translation model, `image_lr` `[N, C, h, w]`; output
+/// `image` `[N, C, H, W]` in [-1, 1], BatchNorm with its running statistics (inference).
 pub fn generator_model(
     spec: &GanSpec,
     generator: &Generator,
@@ -282,12 +321,17 @@ pub fn generator_model(
 ) -> Result<ModelProto, ExportError> {
     let specs = &spec.generator;
     let latent = meta.latent_dim;
-    if latent != spec.latent_dim || meta.conditional != spec.conditioning.is_some() {
+    if latent != spec.latent_dim
+        || meta.conditional != spec.conditioning.is_some()
+        || meta.source_shape != spec.source
+    {
         return Err(ExportError::Shape(format!(
-            "metadata (latent {latent}, conditional {}) does not describe the model (latent {}, conditional {})",
+            "metadata (latent {latent}, conditional {}, source {:?}) does not describe the model (latent {}, conditional {}, source {:?})",
             meta.conditional,
+            meta.source_shape,
             spec.latent_dim,
-            spec.conditioning.is_some()
+            spec.conditioning.is_some(),
+            spec.source
         )));
     }
     let input = spec.generator_input();
@@ -304,6 +348,70 @@ pub fn generator_model(
         nodes: Vec::new(),
         initializers: Vec::new(),
     };
+    let batch = || Dim::Named("N".into());
+    let inputs = if let Some([sc, sh, sw]) = spec.source {
+        // A translation generator's layers read the source image as it is.
+        g.layers(
+            specs,
+            &generator.network.layers,
+            &shapes,
+            SOURCE_INPUT,
+            "image",
+        )?;
+        vec![value_info(
+            SOURCE_INPUT,
+            data_type::FLOAT,
+            &[batch(), Dim::Fixed(sc), Dim::Fixed(sh), Dim::Fixed(sw)],
+        )]
+    } else {
+        latent_input(&mut g, spec, generator, input[0])?;
+        g.layers(specs, &generator.network.layers, &shapes, "x0", "image")?;
+        std::iter::once(value_info(
+            "z",
+            data_type::FLOAT,
+            &[batch(), Dim::Fixed(latent)],
+        ))
+        .chain(
+            spec.conditioning
+                .map(|_| value_info("label", data_type::INT64, &[batch()])),
+        )
+        .collect()
+    };
+    let graph = GraphProto {
+        name: format!("gantry_{}_generator", meta.model_kind),
+        node: g.nodes,
+        initializer: g.initializers,
+        input: inputs,
+        output: vec![value_info(
+            "image",
+            data_type::FLOAT,
+            &[batch(), Dim::Fixed(c), Dim::Fixed(h), Dim::Fixed(w)],
+        )],
+        doc_string: format!(
+            "{} generator trained on {} by gantry",
+            meta.model_kind, meta.dataset
+        ),
+        ..Default::default()
+    };
+    let doc = if spec.source.is_some() {
+        "A Pix2Pix generator: a low-resolution image in [-1, 1] to the full-size image in [-1, 1]."
+    } else {
+        "A GAN generator: latent z (standard normal) to images in [-1, 1]."
+    };
+    Ok(model_proto(graph, doc, meta.to_props()))
+}
+
+/// The input of a translation (Pix2Pix) generator: the low-resolution image.
+pub const SOURCE_INPUT: &str = "image_lr";
+
+/// The nodes from `z` (and `label`) to `x0`, what a latent generator's layers read:
+/// `[N, latent (+ embedding), 1, 1]`.
+fn latent_input(
+    g: &mut GraphBuilder,
+    spec: &GanSpec,
+    generator: &Generator,
+    width: usize,
+) -> Result<(), ExportError> {
     // A conditional generator's layers see [z, embedding(label)], as in the burn module.
     let network_input = match (&spec.conditioning, &generator.label_embedding) {
         (Some(_), Some(embedding)) => {
@@ -331,7 +439,7 @@ pub fn generator_model(
             ));
         }
     };
-    let shape = g.shape_constant("z_shape".into(), [-1, input[0] as i64, 1, 1]);
+    let shape = g.shape_constant("z_shape".into(), [-1, width as i64, 1, 1]);
     g.nodes.push(node(
         "Reshape",
         "z_to_nchw",
@@ -339,39 +447,7 @@ pub fn generator_model(
         &["x0"],
         vec![],
     ));
-    g.layers(specs, &generator.network.layers, &shapes, "x0", "image")?;
-
-    let batch = || Dim::Named("N".into());
-    let graph = GraphProto {
-        name: format!("gantry_{}_generator", meta.model_kind),
-        node: g.nodes,
-        initializer: g.initializers,
-        input: std::iter::once(value_info(
-            "z",
-            data_type::FLOAT,
-            &[batch(), Dim::Fixed(latent)],
-        ))
-        .chain(
-            spec.conditioning
-                .map(|_| value_info("label", data_type::INT64, &[batch()])),
-        )
-        .collect(),
-        output: vec![value_info(
-            "image",
-            data_type::FLOAT,
-            &[batch(), Dim::Fixed(c), Dim::Fixed(h), Dim::Fixed(w)],
-        )],
-        doc_string: format!(
-            "{} generator trained on {} by gantry",
-            meta.model_kind, meta.dataset
-        ),
-        ..Default::default()
-    };
-    Ok(model_proto(
-        graph,
-        "A GAN generator: latent z (standard normal) to images in [-1, 1].",
-        meta.to_props(),
-    ))
+    Ok(())
 }
 
 fn model_proto(

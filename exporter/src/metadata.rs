@@ -18,6 +18,9 @@ pub struct ModelMetadata {
     pub latent_dim: usize,
     /// `[channels, height, width]` of one image.
     pub image_shape: [usize; 3],
+    /// A translation model's (Pix2Pix) input image shape: it takes `image_lr` of this shape
+    /// instead of `z` (`latent_dim` is 0).
+    pub source_shape: Option<[usize; 3]>,
     /// The range of the output pixel values.
     pub value_range: [f32; 2],
     pub epochs: usize,
@@ -27,8 +30,17 @@ pub struct ModelMetadata {
 }
 
 impl ModelMetadata {
+    /// The graph's inputs, comma-separated.
+    pub fn inputs(&self) -> &'static str {
+        match (self.source_shape, self.conditional) {
+            (Some(_), _) => crate::graph::SOURCE_INPUT,
+            (None, true) => "z,label",
+            (None, false) => "z",
+        }
+    }
+
     pub fn to_props(&self) -> Vec<StringStringEntryProto> {
-        vec![
+        let mut props = vec![
             metadata("gantry.format", "1"),
             metadata("gantry.model_kind", &*self.model_kind),
             metadata("gantry.dataset", &*self.dataset),
@@ -49,12 +61,13 @@ impl ModelMetadata {
                         .collect::<std::collections::BTreeMap<_, _>>(),
                 ),
             ),
-            metadata(
-                "gantry.inputs",
-                if self.conditional { "z,label" } else { "z" },
-            ),
+            metadata("gantry.inputs", self.inputs()),
             metadata("gantry.outputs", "image"),
-        ]
+        ];
+        if let Some(shape) = self.source_shape {
+            props.push(metadata("gantry.source_shape", json(&shape)));
+        }
+        props
     }
 
     /// Read the metadata back from `metadata_props` (what the web runtime and tests do).
@@ -86,6 +99,13 @@ impl ModelMetadata {
             latent_dim: number("gantry.latent_dim")? as usize,
             image_shape: serde_json::from_value(parse("gantry.image_shape")?)
                 .map_err(|e| e.to_string())?,
+            source_shape: match get("gantry.source_shape") {
+                Ok(_) => Some(
+                    serde_json::from_value(parse("gantry.source_shape")?)
+                        .map_err(|e| e.to_string())?,
+                ),
+                Err(_) => None,
+            },
             value_range: serde_json::from_value(parse("gantry.value_range")?)
                 .map_err(|e| e.to_string())?,
             epochs: number("gantry.epochs")? as usize,

@@ -34,6 +34,12 @@ impl OnnxGenerator {
                 path.display()
             )
         })?;
+        anyhow::ensure!(
+            metadata.source_shape.is_none(),
+            "{}: a {} model translates images; gantry eval measures generators of z",
+            path.display(),
+            metadata.model_kind
+        );
         Ok(Self {
             metadata,
             ort: OrtGenerator::open(path)?,

@@ -94,9 +94,27 @@ impl OrtGenerator {
             None => self.session.run(ort::inputs!["z" => z]),
         }
         .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
-        let (shape, values) = outputs["image"]
-            .try_extract_tensor::<f32>()
-            .map_err(|e| anyhow::anyhow!("ONNX Runtime output: {e}"))?;
-        Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))
+        image_output(&outputs)
     }
+
+    /// `image` for a translation model's `image_lr` sources (`shape` `[n, c, h, w]`).
+    pub fn translate(
+        &mut self,
+        sources: &[f32],
+        shape: [usize; 4],
+    ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
+        let sources = Tensor::from_array((shape, sources.to_vec())).context("image_lr tensor")?;
+        let outputs = self
+            .session
+            .run(ort::inputs![crate::graph::SOURCE_INPUT => sources])
+            .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
+        image_output(&outputs)
+    }
+}
+
+fn image_output(outputs: &ort::session::SessionOutputs) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
+    let (shape, values) = outputs["image"]
+        .try_extract_tensor::<f32>()
+        .map_err(|e| anyhow::anyhow!("ONNX Runtime output: {e}"))?;
+    Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))
 }

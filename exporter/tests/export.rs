@@ -243,6 +243,7 @@ fn a_module_that_does_not_match_its_spec_is_refused_naming_the_layer() {
         conditional: false,
         latent_dim: 100,
         image_shape: [1, 28, 28],
+        source_shape: None,
         value_range: [-1.0, 1.0],
         epochs: 0,
         steps: 0,

@@ -64,7 +64,11 @@ fn every_preset_exports_with_onnx_runtime_parity() {
         let inputs: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
         let meta = ModelMetadata::from_props(&model.metadata_props).unwrap();
         assert_eq!(meta.model_kind, config.model.name());
-        if config.model.classes().is_some() {
+        if let Some(source) = config.model.source_shape() {
+            assert_eq!(inputs, ["image_lr"], "{}", preset.name);
+            assert_eq!(meta.source_shape, Some(source));
+            assert_eq!(meta.latent_dim, 0);
+        } else if config.model.classes().is_some() {
             assert_eq!(inputs, ["z", "label"], "{}", preset.name);
             assert!(meta.conditional);
             assert_eq!(meta.class_names.len(), 10);

@@ -64,6 +64,15 @@ pub fn attr_ints(name: &str, values: &[i64]) -> AttributeProto {
     }
 }
 
+pub fn attr_string(name: &str, value: &str) -> AttributeProto {
+    AttributeProto {
+        name: name.to_string(),
+        r#type: attribute_type::STRING,
+        s: value.as_bytes().to_vec(),
+        ..Default::default()
+    }
+}
+
 pub fn node(
     op_type: &str,
     name: &str,

@@ -4,7 +4,7 @@
 //! figure: it measures the networks and the optimiser, which is what a backend changes.
 
 use crate::latent::{self, Stream};
-use crate::training::{GanState, TrainingConfig};
+use crate::training::{GanState, TrainingConfig, noise};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::time::Instant;
 
@@ -67,7 +67,6 @@ pub fn train_step(
     let config = config.clone().with_batch_size(batch_size);
     config.check()?;
     let device = device.clone().autodiff();
-    let latent_dim = config.model.latent_dim();
     let [c, h, w] = config.model.image_shape();
     let mut state = GanState::init(&config, &device);
     let mut step_ms = Vec::with_capacity(steps);
@@ -81,16 +80,9 @@ pub fn train_step(
             c * h * w,
         );
         real.iter_mut().for_each(|v| *v = v.tanh());
-        let z = latent::normal_batch(
-            config.seed,
-            Stream::Noise,
-            step as u64,
-            batch_size,
-            latent_dim,
-        );
         let started = Instant::now();
         let real = Tensor::<4>::from_data(TensorData::new(real, [batch_size, c, h, w]), &device);
-        let z = Tensor::<2>::from_data(TensorData::new(z, [batch_size, latent_dim]), &device);
+        let z = noise(&config, step as u64, batch_size, &device);
         let labels = config.model.classes().map(|classes| {
             let labels = (0..batch_size as i64).map(|i| i % classes as i64).collect();
             Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &device)

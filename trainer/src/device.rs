@@ -1,6 +1,6 @@
 //! Picking the burn device at run time from a `--device` string.
 
-use burn::tensor::Device;
+pub use burn::tensor::Device;
 use std::str::FromStr;
 
 /// A device named on the command line: `cpu` (burn's `flex` backend) or `cuda:N`.

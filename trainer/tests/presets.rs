@@ -2,12 +2,12 @@
 
 mod common;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::Device;
 use gantry_trainer::data::{Batcher, ImageDataset, Split};
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::presets::{self, PRESETS};
 use gantry_trainer::training::run::{generate, grid_layout};
-use gantry_trainer::training::{GanState, Loss, TrainingConfig};
+use gantry_trainer::training::{GanState, Loss, TrainingConfig, noise};
 
 /// Two steps of `config` on the first real images of its dataset.
 fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
@@ -31,7 +31,6 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
     let order = batcher.epoch_order(&dataset, 0);
     let before = GanState::init(config, &device);
     let mut state = GanState::init(config, &device);
-    let latent_dim = config.model.latent_dim();
     for b in 0..2 {
         let (real, labels) = batcher.augmented_images(
             &dataset,
@@ -41,15 +40,7 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
             &device,
         );
         let labels = config.model.classes().map(|_| labels);
-        let z = latent::normal_batch(
-            config.seed,
-            Stream::Noise,
-            b as u64,
-            config.batch_size,
-            latent_dim,
-        );
-        let z =
-            Tensor::<2>::from_data(TensorData::new(z, [config.batch_size, latent_dim]), &device);
+        let z = noise(config, b as u64, config.batch_size, &device);
         let (next, stats) = state.step(real, labels, z, config, b as u64);
         assert!(stats.is_finite(), "{stats:?}");
         if config.loss == Loss::Bce {

@@ -62,7 +62,7 @@ fn one_step_changes_both_networks_and_gives_finite_losses() {
     let d_before = common::tensors(&state.discriminator);
     let real = Tensor::<4>::random([32, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
     let z = Tensor::<2>::random([32, 100], Distribution::Normal(0.0, 1.0), &device);
-    let (state, stats) = state.step(real, None, z, &config, 0);
+    let (state, stats) = state.step(real, None, Some(z), &config, 0);
     assert!(stats.is_finite(), "{stats:?}");
     assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");
     assert!((0.0..=1.0).contains(&stats.d_real) && (0.0..=1.0).contains(&stats.d_fake));

@@ -27,6 +27,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Mul",
     "Relu",
     "Reshape",
+    "Resize",
     "Shape",
     "Sigmoid",
     "Squeeze",

@@ -5,6 +5,8 @@
 //! const info = g.metadata();                  // { props, inputs, outputs, latentDim, conditional }
 //! const z = sampleLatent(1n, 64, info.latentDim);   // same values as `gantry sample --seed 1`
 //! const { data, shape } = g.generate(z);      // or g.generate(z, BigInt64Array.of(...labels))
+//! // A Pix2Pix upscaler (info.sourceShape = [c, h, w]): n source images in [-1, 1] in, larger out.
+//! const big = g.generate(lowResValues);
 //! ```
 
 use crate::runtime;
@@ -29,7 +31,8 @@ impl Generator {
             .map_err(js_error)
     }
 
-    /// `{ props, inputs, outputs, latentDim, conditional }`; `props` are the file's
+    /// `{ props, inputs, outputs, latentDim, sourceShape, conditional }` (`sourceShape` is
+    /// `[c, h, w]` for an upscaler, `null` otherwise); `props` are the file's
     /// `metadata_props` (gantry's exports carry `gantry.class_names`, `gantry.image_shape`, …).
     pub fn metadata(&self) -> Result<JsValue, JsValue> {
         js_sys::JSON::parse(&self.inner.describe().to_string())
@@ -40,8 +43,9 @@ impl Generator {
         self.inner.latent_dim()
     }
 
-    /// Images for `z` (`n × latentDim` values) and optional labels: `{ data: Float32Array
-    /// (NCHW, values in the model's range), shape: [n, c, h, w] }`.
+    /// Images for `z` (`n × latentDim` values; for an upscaler `n` source images, NCHW in
+    /// [-1, 1]) and optional labels: `{ data: Float32Array (NCHW, values in the model's
+    /// range), shape: [n, c, h, w] }`.
     pub fn generate(&self, z: &[f32], labels: Option<Vec<i64>>) -> Result<JsValue, JsValue> {
         let (data, shape) = self
             .inner

@@ -129,7 +129,71 @@ pub fn run(node: &Node, inputs: Inputs, device: &Device) -> Result<Vec<Value>, S
         "Concat" => one(concat(node, inputs)?),
         "Constant" => one(constant(node, device)?),
         "Cast" => one(cast(node, inputs, device)?),
+        "Resize" => one(Value::Float(Float::R4(resize(node, &inputs)?))),
         other => Err(format!("unsupported ONNX operator `{other}`")),
+    }
+}
+
+/// `Resize` in the form that is an exact pixel repeat: nearest neighbour by integer factors
+/// on height and width, with a coordinate mapping under which output pixel `i` reads input
+/// pixel `⌊i/s⌋` (gantry's export, and PyTorch's `Upsample(mode="nearest")`). Other
+/// interpolations are refused rather than approximated.
+fn resize(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
+    let x = float(inputs, 0)?.as4()?;
+    let [n, c, h, w] = x.dims();
+    let mode = node
+        .attrs
+        .string("mode")
+        .unwrap_or_else(|| "nearest".into());
+    let transform = node
+        .attrs
+        .string("coordinate_transformation_mode")
+        .unwrap_or_else(|| "half_pixel".into());
+    let rounding = node
+        .attrs
+        .string("nearest_mode")
+        .unwrap_or_else(|| "round_prefer_floor".into());
+    let repeats = match (transform.as_str(), rounding.as_str()) {
+        ("asymmetric", "floor") => true,
+        ("half_pixel" | "pytorch_half_pixel", "round_prefer_floor" | "round_prefer_ceil") => true,
+        _ => false,
+    };
+    if mode != "nearest" || !repeats {
+        return Err(format!(
+            "Resize mode={mode} coordinate_transformation_mode={transform} nearest_mode={rounding} is not supported (nearest-neighbour repeats by integer factors are)"
+        ));
+    }
+    // Opset 10's Resize is (X, scales); later ones (X, roi, scales, sizes).
+    let scales_at = if inputs.len() == 2 { 1 } else { 2 };
+    let factors: Vec<f64> = match (
+        optional_float(inputs, scales_at)?,
+        inputs.get(3).cloned().flatten(),
+    ) {
+        (Some(scales), _) if scales.dims().iter().product::<usize>() > 0 => {
+            scales.values().into_iter().map(f64::from).collect()
+        }
+        (_, Some(Value::Int(sizes))) => {
+            let dims = [n, c, h, w];
+            sizes
+                .data
+                .iter()
+                .zip(dims)
+                .map(|(&out, d)| out as f64 / d as f64)
+                .collect()
+        }
+        _ => return Err("Resize needs scales or sizes".into()),
+    };
+    let integer = |f: f64| (f >= 1.0 && f.fract() == 0.0).then_some(f as usize);
+    match factors.as_slice() {
+        [1.0, 1.0, sh, sw] if integer(*sh).is_some() && sh == sw => {
+            let s = integer(*sh).expect("checked");
+            Ok(x.reshape([n, c, h, 1, w, 1])
+                .expand([n, c, h, s, w, s])
+                .reshape([n, c, h * s, w * s]))
+        }
+        other => Err(format!(
+            "Resize by {other:?}: only equal integer factors on height and width are supported"
+        )),
     }
 }
 

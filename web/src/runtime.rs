@@ -21,12 +21,14 @@ pub enum RuntimeError {
 }
 
 /// A generator: latent `z` `[n, latent]` (and `label` `[n]` for conditional models) in,
-/// images `[n, c, h, w]` out.
+/// images `[n, c, h, w]` out; or, for a translation model (Pix2Pix), a source image
+/// `[n, c, h, w]` (`image_lr`) in and the larger image out.
 #[derive(Debug, Clone)]
 pub struct Generator {
     graph: Graph,
     device: Device,
-    /// The name of the latent input, the optional label input, and the image output.
+    /// The float input (latent vector or source image), the optional label input, and the
+    /// image output.
     latent: IoInfo,
     label: Option<IoInfo>,
     output: IoInfo,
@@ -51,14 +53,14 @@ impl Generator {
             [one] => (*one).clone(),
             _ => {
                 return Err(RuntimeError::Unsupported(format!(
-                    "a generator has one float input (the latent vector); this model has {}",
+                    "a generator has one float input (the latent vector or a source image); this model has {}",
                     floats.len()
                 )));
             }
         };
-        if latent.dims.len() != 2 || latent.dims[1].is_err() {
+        if !matches!(latent.dims.len(), 2 | 4) || latent.dims[1..].iter().any(Result::is_err) {
             return Err(RuntimeError::Unsupported(format!(
-                "latent input `{}` must be [N, latent] with a fixed latent size",
+                "input `{}` must be [N, latent] or an image [N, C, H, W], with fixed sizes but N",
                 latent.name
             )));
         }
@@ -94,8 +96,33 @@ impl Generator {
         })
     }
 
+    /// The size of one input: a latent vector's length, or a source image's `c·h·w`.
+    fn input_len(&self) -> usize {
+        self.input_shape().iter().product()
+    }
+
+    /// One input's shape without the batch axis: `[latent]` or `[c, h, w]`.
+    pub fn input_shape(&self) -> Vec<usize> {
+        self.latent.dims[1..]
+            .iter()
+            .map(|d| *d.as_ref().expect("checked in from_bytes"))
+            .collect()
+    }
+
+    /// The latent size; 0 for a translation model (its input is an image).
     pub fn latent_dim(&self) -> usize {
-        *self.latent.dims[1].as_ref().expect("checked in from_bytes")
+        match self.input_shape().as_slice() {
+            [latent] => *latent,
+            _ => 0,
+        }
+    }
+
+    /// A translation model's source image shape `[c, h, w]`.
+    pub fn source_shape(&self) -> Option<[usize; 3]> {
+        match self.input_shape().as_slice() {
+            &[c, h, w] => Some([c, h, w]),
+            _ => None,
+        }
     }
 
     pub fn is_conditional(&self) -> bool {
@@ -149,28 +176,34 @@ impl Generator {
             "inputs": io(self.inputs()),
             "outputs": io(self.outputs()),
             "latentDim": self.latent_dim(),
+            "sourceShape": self.source_shape(),
             "conditional": self.is_conditional(),
         })
     }
 
     /// Images for `n` latent vectors (`z.len() = n · latent`) and, for conditional models,
-    /// one label each. Returns the values (NCHW, row-major) and the shape.
+    /// one label each; for a translation model, `z` holds `n` source images (NCHW values in
+    /// [-1, 1]). Returns the values (NCHW, row-major) and the shape.
     pub fn generate(
         &self,
         z: &[f32],
         labels: Option<&[i64]>,
     ) -> Result<(Vec<f32>, Vec<usize>), RuntimeError> {
-        let latent = self.latent_dim();
-        if z.is_empty() || z.len() % latent != 0 {
+        let size = self.input_len();
+        if z.is_empty() || z.len() % size != 0 {
+            let what = match self.source_shape() {
+                Some(shape) => format!("the source image size {shape:?}"),
+                None => format!("the latent size {size}"),
+            };
             return Err(RuntimeError::Input(format!(
-                "z has {} values, not a multiple of the latent size {latent}",
+                "the input has {} values, not a multiple of {what}",
                 z.len()
             )));
         }
-        let n = z.len() / latent;
+        let n = z.len() / size;
         let mut values: HashMap<String, Value> = HashMap::new();
-        let z = Float::from_values(z.to_vec(), &[n, latent], &self.device)
-            .map_err(RuntimeError::Input)?;
+        let dims: Vec<usize> = std::iter::once(n).chain(self.input_shape()).collect();
+        let z = Float::from_values(z.to_vec(), &dims, &self.device).map_err(RuntimeError::Input)?;
         values.insert(self.latent.name.clone(), Value::Float(z));
         match (&self.label, labels) {
             (Some(info), Some(labels)) => {

@@ -359,3 +359,72 @@ fn corrupt_files_are_errors_never_panics() {
         }
     }
 }
+
+#[test]
+fn a_pix2pix_upscaler_matches_onnx_runtime() {
+    use gantry_exporter::{ModelMetadata, generator_model};
+    use gantry_trainer::model::{Generator as BurnGenerator, Network, Pix2PixConfig};
+
+    // Kaiming-initialised weights (not DCGAN's N(0, 0.02)), so the output is far from flat.
+    let config = Pix2PixConfig::new()
+        .with_generator_features(8)
+        .with_image_size(16)
+        .with_depth(3);
+    let spec = config.spec();
+    let device = burn::tensor::Device::flex();
+    let generator = BurnGenerator {
+        network: Network::init_with(&spec.generator, &device, false),
+        label_embedding: None,
+    };
+    let meta = ModelMetadata {
+        model_kind: "pix2pix".into(),
+        dataset: "lfw".into(),
+        class_names: vec![],
+        conditional: false,
+        latent_dim: 0,
+        image_shape: [1, 16, 16],
+        source_shape: Some([1, 4, 4]),
+        value_range: [-1.0, 1.0],
+        epochs: 0,
+        steps: 0,
+        quality: vec![],
+    };
+    let model = generator_model(&spec, &generator, &meta).unwrap();
+    let ops: Vec<&str> = model
+        .graph
+        .as_ref()
+        .unwrap()
+        .node
+        .iter()
+        .map(|n| n.op_type.as_str())
+        .collect();
+    assert!(
+        ops.contains(&"Resize") && ops.contains(&"Concat"),
+        "{ops:?}"
+    );
+    let file = tempfile_dir().join("pix2pix.onnx");
+    std::fs::write(&file, model.encode_to_vec()).unwrap();
+
+    let ours = Generator::from_bytes(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(ours.source_shape(), Some([1, 4, 4]));
+    assert_eq!(ours.latent_dim(), 0);
+    for n in [1, 5] {
+        let mut sources = normal_batch(4, Stream::Sample, n as u64, n, 16);
+        sources.iter_mut().for_each(|v| *v = v.tanh());
+        let (mine, shape) = ours.generate(&sources, None).unwrap();
+        let (theirs, their_shape) = OrtGenerator::open(&file)
+            .unwrap()
+            .translate(&sources, [n, 1, 4, 4])
+            .unwrap();
+        assert_eq!(shape, their_shape);
+        assert_eq!(shape, [n, 1, 16, 16]);
+        let spread = mine.iter().cloned().fold(f32::MIN, f32::max)
+            - mine.iter().cloned().fold(f32::MAX, f32::min);
+        assert!(spread > 0.1, "output range {spread}");
+        let diff = max_abs_diff(&mine, &theirs);
+        println!("pix2pix 4×4 → 16×16, batch {n}: max |Δ| = {diff:.2e}");
+        assert!(diff <= 1e-5, "batch {n}: {diff}");
+    }
+    let err = ours.generate(&[0.0; 15], None).unwrap_err().to_string();
+    assert!(err.contains("source image size [1, 4, 4]"), "{err}");
+}

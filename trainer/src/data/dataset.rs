@@ -43,6 +43,14 @@ impl ImageDataset {
         &self.pixels[i * n..(i + 1) * n]
     }
 
+    /// All but the first `n` images (those a run with `limit = n` never saw).
+    pub fn skip(mut self, n: usize) -> Self {
+        let n = n.min(self.len());
+        self.pixels.drain(..n * self.image_len());
+        self.labels.drain(..n);
+        self
+    }
+
     /// The first `n` images only (quick runs and tests).
     pub fn truncate(mut self, n: usize) -> Self {
         let n = n.min(self.len());

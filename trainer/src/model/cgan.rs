@@ -99,6 +99,7 @@ impl CganConvConfig {
                 classes: self.classes,
                 embedding_dim: self.embedding_dim,
             }),
+            source: None,
             generator,
             discriminator,
         }
@@ -156,6 +157,7 @@ impl CganMlpConfig {
                 classes: self.classes,
                 embedding_dim: self.embedding_dim,
             }),
+            source: None,
             generator,
             discriminator,
         }

@@ -76,6 +76,7 @@ impl DcganConfig {
             latent_dim: self.latent_dim,
             image_shape: self.image_shape(),
             conditioning: None,
+            source: None,
             generator: self.generator_spec(),
             discriminator: self.discriminator_spec(),
         }

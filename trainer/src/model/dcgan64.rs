@@ -70,6 +70,7 @@ impl Dcgan64Config {
             latent_dim: self.latent_dim,
             image_shape: [self.channels, 64, 64],
             conditioning: None,
+            source: None,
             generator: generator(self.latent_dim, self.channels, self.generator_features),
             discriminator: downsampler(
                 self.channels,
@@ -105,6 +106,7 @@ impl WganGp64Config {
             latent_dim: self.latent_dim,
             image_shape: [self.channels, 64, 64],
             conditioning: None,
+            source: None,
             generator: generator(self.latent_dim, self.channels, 2 * self.generator_features),
             discriminator: downsampler(
                 self.channels,

@@ -82,6 +82,7 @@ impl DcganTfConfig {
             latent_dim: self.latent_dim,
             image_shape: [self.channels, 28, 28],
             conditioning: None,
+            source: None,
             generator,
             discriminator,
         }

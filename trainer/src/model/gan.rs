@@ -1,13 +1,17 @@
 //! Generator and discriminator: [`Network`]s with the input and output conventions of a
 //! GAN, optionally conditioned on a class label.
 //!
+//! A translation GAN (Pix2Pix) has a `source` image instead of `z`: the generator maps the
+//! source (a low-resolution image) to the target image, and the discriminator judges the
+//! target beside the source, upsampled to its size.
+//!
 //! Conditioning follows the cGAN seed (label embeddings in both networks) in the layout
 //! PyTorch cGANs use: the generator concatenates a learned embedding of the label to `z`;
 //! the discriminator embeds the label as one extra image-sized channel. Both are plain
 //! Gather + Concat in ONNX, so the exported generator stays a standard graph.
 
 use super::input_gradient::InputGradientError;
-use super::network::Network;
+use super::network::{Network, upsample_nearest};
 use super::spec::{LayerSpec, SpecError, infer_shapes};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
@@ -31,21 +35,35 @@ pub struct GanSpec {
     /// `[channels, height, width]` of the images.
     pub image_shape: [usize; 3],
     pub conditioning: Option<Conditioning>,
+    /// `[channels, height, width]` of the image a translation generator (Pix2Pix) takes
+    /// instead of `z` (then `latent_dim` is 0). Its size divides the target's.
+    pub source: Option<[usize; 3]>,
     pub generator: Vec<LayerSpec>,
     pub discriminator: Vec<LayerSpec>,
 }
 
 impl GanSpec {
-    /// What the generator's layers see: `[latent (+ embedding), 1, 1]`.
+    /// What the generator's layers see: `[latent (+ embedding), 1, 1]`, or the source image.
     pub fn generator_input(&self) -> [usize; 3] {
+        if let Some(source) = self.source {
+            return source;
+        }
         let embedding = self.conditioning.map_or(0, |c| c.embedding_dim);
         [self.latent_dim + embedding, 1, 1]
     }
 
-    /// What the discriminator's layers see: the image, plus one label channel if conditional.
+    /// What the discriminator's layers see: the image, plus one label channel if
+    /// conditional, plus the upsampled source's channels if a translation model.
     pub fn discriminator_input(&self) -> [usize; 3] {
         let [c, h, w] = self.image_shape;
-        [c + usize::from(self.conditioning.is_some()), h, w]
+        let source = self.source.map_or(0, |[c, ..]| c);
+        [c + usize::from(self.conditioning.is_some()) + source, h, w]
+    }
+
+    /// How many times larger the target is than the source (1 without a source).
+    pub fn source_scale(&self) -> usize {
+        self.source
+            .map_or(1, |[_, h, _]| self.image_shape[1] / h.max(1))
     }
 
     /// Both networks fit their inputs and outputs, or the first layer that does not.
@@ -74,12 +92,38 @@ impl GanSpec {
                 ),
             });
         }
+        if let Some(source @ [sc, sh, sw]) = self.source {
+            let [c, h, w] = self.image_shape;
+            let scale = self.source_scale();
+            if sc != c || sh == 0 || sh * scale != h || sw * scale != w || self.latent_dim != 0 {
+                return Err(SpecError {
+                    index: 0,
+                    layer: "source image".into(),
+                    reason: format!(
+                        "a source {source:?} must have the target's channels and a size that divides {:?}, with no latent",
+                        self.image_shape
+                    ),
+                });
+            }
+        }
         end(
             &self.generator,
             self.generator_input(),
             self.image_shape,
             "generator output",
         )?;
+        if self.source.is_some() {
+            // A PatchGAN: one logit per patch, any number of patches.
+            let shapes = infer_shapes(&self.discriminator, self.discriminator_input())?;
+            return match shapes.last() {
+                Some([1, ..]) => Ok(()),
+                other => Err(SpecError {
+                    index: self.discriminator.len().saturating_sub(1),
+                    layer: "discriminator output".into(),
+                    reason: format!("network ends in {other:?}, expected one channel of logits"),
+                }),
+            };
+        }
         end(
             &self.discriminator,
             self.discriminator_input(),
@@ -128,6 +172,11 @@ impl Generator {
         self.label_embedding.is_some()
     }
 
+    /// Translate source images `[n, c, h, w]` (a Pix2Pix generator's input).
+    pub fn translate(&self, source: Tensor<4>) -> Tensor<4> {
+        self.network.forward(source)
+    }
+
     /// `labels` is required by a conditional generator and ignored by the others.
     pub fn forward(&self, z: Tensor<2>, labels: Option<Tensor<1, Int>>) -> Tensor<4> {
         let z = match (&self.label_embedding, labels) {
@@ -141,7 +190,8 @@ impl Generator {
 }
 
 /// Maps images `[n, c, h, w]` (and labels `[n]` if conditional) to one logit each, `[n, 1]`
-/// (probability = sigmoid(logit)).
+/// (probability = sigmoid(logit)); a PatchGAN judging a translation gives one logit per
+/// patch, `[n, patches]`.
 #[derive(Module, Debug)]
 pub struct Discriminator {
     pub network: Network,
@@ -167,6 +217,17 @@ impl Discriminator {
         self.network
             .forward(self.network_input(images, labels))
             .reshape([n, 1])
+    }
+
+    /// Patch logits `[n, patches]` for target images beside their sources (Pix2Pix): the
+    /// network sees `[image, source upsampled to the image's size]`.
+    pub fn forward_paired(&self, images: Tensor<4>, source: Tensor<4>) -> Tensor<2> {
+        let [n, _, h, _] = images.dims();
+        let [.., sh, _] = source.dims();
+        let input = Tensor::cat(vec![images, upsample_nearest(source, h / sh)], 1);
+        let logits = self.network.forward(input);
+        let [_, c, ph, pw] = logits.dims();
+        logits.reshape([n, c * ph * pw])
     }
 
     /// Scores `[n, 1]` and each image's score gradient `∇ₓ D(x)` `[n, c, h, w]`, built from

@@ -35,9 +35,11 @@ impl Network {
         self.check_input_gradient()?;
         let mut inputs = Vec::with_capacity(self.layers.len());
         let mut y = x;
+        // Skip layers are refused above, so nothing is ever saved here.
+        let mut saved = Vec::new();
         for layer in &self.layers {
             inputs.push(y.clone());
-            y = layer.forward(y);
+            y = layer.forward(y, &mut saved);
         }
         let mut grad = y.ones_like();
         for (layer, input) in self.layers.iter().zip(inputs).rev() {
@@ -62,6 +64,10 @@ impl Network {
                     "BatchNorm couples the samples of a batch; a WGAN-GP critic uses InstanceNorm",
                 )?,
                 Layer::Dropout(_) => refuse("dropout", "a WGAN-GP critic has no dropout")?,
+                Layer::Upsample(_) | Layer::SaveSkip(_) | Layer::ConcatSkip(_) => refuse(
+                    "upsample/skip",
+                    "a WGAN-GP critic is a plain downsampling stack",
+                )?,
                 Layer::Conv2d(conv) if conv.groups != 1 || conv.dilation != [1, 1] => refuse(
                     "conv2d",
                     "grouped or dilated convolutions are not supported",
@@ -137,7 +143,11 @@ impl Layer {
                 (grad - grad_mean - normalised * projection) / sigma
             }
             Self::Reshape(Reshape { .. }) | Self::Flatten(_) => grad.reshape([n, c, h, w]),
-            Self::BatchNorm(_) | Self::Dropout(_) => {
+            Self::BatchNorm(_)
+            | Self::Dropout(_)
+            | Self::Upsample(_)
+            | Self::SaveSkip(_)
+            | Self::ConcatSkip(_) => {
                 unreachable!("refused by check_input_gradient")
             }
         }

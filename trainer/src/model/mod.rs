@@ -10,6 +10,7 @@
 //! - [`dcgan_tf`]: the Fashion-MNIST seed's TensorFlow-tutorial DCGAN (dense start, k5 'same').
 //! - [`dcgan64`]: 64×64 DCGAN (the CIFAR-10 seed) and WGAN-GP (the CelebA seed).
 //! - [`cgan`]: conditional GANs for 28×28 images (conv and MLP), the cGAN seed's.
+//! - [`pix2pix`]: U-Net + PatchGAN super-resolution, the high-resolution seed's.
 //! - [`gan`]: generator, discriminator and [`GanSpec`], the one description of a GAN,
 //!   with optional label conditioning.
 //! - [`init`]: reproducible weight initialisation from gantry's own seeded streams.
@@ -23,6 +24,7 @@ pub mod gan;
 pub mod init;
 pub mod input_gradient;
 pub mod network;
+pub mod pix2pix;
 pub mod spec;
 
 pub use cgan::{CganConvConfig, CganMlpConfig};
@@ -31,5 +33,6 @@ pub use dcgan_tf::DcganTfConfig;
 pub use dcgan64::{Dcgan64Config, WganGp64Config};
 pub use gan::{Conditioning, Discriminator, GanSpec, Generator};
 pub use input_gradient::InputGradientError;
-pub use network::{Layer, Network};
+pub use network::{Layer, Network, downsample_mean, upsample_nearest};
+pub use pix2pix::Pix2PixConfig;
 pub use spec::{LayerSpec, SpecError};

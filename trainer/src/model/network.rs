@@ -27,6 +27,43 @@ pub struct Reshape {
 #[derive(Module, Debug)]
 pub struct Flatten;
 
+/// Nearest-neighbour upsampling by `scale` (see [`LayerSpec::Upsample`]).
+#[derive(Module, Debug)]
+pub struct Upsample {
+    pub scale: usize,
+}
+
+/// Remember the activation for a skip connection (see [`LayerSpec::SaveSkip`]).
+#[derive(Module, Debug)]
+pub struct SaveSkip;
+
+/// Concatenate the last remembered activation (see [`LayerSpec::ConcatSkip`]).
+#[derive(Module, Debug)]
+pub struct ConcatSkip;
+
+/// Each pixel of `[n, c, h, w]` as a `scale × scale` block: `[n, c, h·scale, w·scale]`,
+/// output pixel `(i, j)` = input pixel `(⌊i/scale⌋, ⌊j/scale⌋)` as in ONNX's `Resize`.
+pub fn upsample_nearest(x: Tensor<4>, scale: usize) -> Tensor<4> {
+    if scale == 1 {
+        return x;
+    }
+    let [n, c, h, w] = x.dims();
+    x.reshape([n, c, h, 1, w, 1])
+        .expand([n, c, h, scale, w, scale])
+        .reshape([n, c, h * scale, w * scale])
+}
+
+/// The mean of each `scale × scale` block: `[n, c, h/scale, w/scale]` (sizes must divide).
+/// How a low-resolution image is made from a high-resolution one for super-resolution.
+pub fn downsample_mean(x: Tensor<4>, scale: usize) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let (oh, ow) = (h / scale, w / scale);
+    x.reshape([n, c, oh, scale, ow, scale])
+        .mean_dim(5)
+        .mean_dim(3)
+        .reshape([n, c, oh, ow])
+}
+
 /// One layer of a [`Network`], mirroring [`LayerSpec`] variant for variant.
 #[derive(Module, Debug)]
 pub enum Layer {
@@ -42,6 +79,9 @@ pub enum Layer {
     Dropout(Dropout),
     Reshape(Reshape),
     Flatten(Flatten),
+    Upsample(Upsample),
+    SaveSkip(SaveSkip),
+    ConcatSkip(ConcatSkip),
 }
 
 impl Layer {
@@ -116,10 +156,14 @@ impl Layer {
             LayerSpec::Dropout { prob } => Self::Dropout(DropoutConfig::new(prob).init()),
             LayerSpec::Reshape { shape } => Self::Reshape(Reshape { shape }),
             LayerSpec::Flatten => Self::Flatten(Flatten),
+            LayerSpec::Upsample { scale } => Self::Upsample(Upsample { scale }),
+            LayerSpec::SaveSkip => Self::SaveSkip(SaveSkip),
+            LayerSpec::ConcatSkip => Self::ConcatSkip(ConcatSkip),
         }
     }
 
-    pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
+    /// Apply the layer; `saved` holds the activations remembered for skip connections.
+    pub fn forward(&self, x: Tensor<4>, saved: &mut Vec<Tensor<4>>) -> Tensor<4> {
         let [n, c, h, w] = x.dims();
         match self {
             Self::Linear(linear) => {
@@ -140,6 +184,17 @@ impl Layer {
                 shape: [c2, h2, w2],
             }) => x.reshape([n, *c2, *h2, *w2]),
             Self::Flatten(_) => x.reshape([n, c * h * w, 1, 1]),
+            Self::Upsample(Upsample { scale }) => upsample_nearest(x, *scale),
+            Self::SaveSkip(_) => {
+                saved.push(x.clone());
+                x
+            }
+            Self::ConcatSkip(_) => {
+                let skip = saved
+                    .pop()
+                    .expect("specs are checked: every concat has a save");
+                Tensor::cat(vec![x, skip], 1)
+            }
         }
     }
 }
@@ -166,6 +221,9 @@ impl Network {
     }
 
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
-        self.layers.iter().fold(x, |x, layer| layer.forward(x))
+        let mut saved = Vec::new();
+        self.layers
+            .iter()
+            .fold(x, |x, layer| layer.forward(x, &mut saved))
     }
 }

@@ -63,6 +63,17 @@ pub enum LayerSpec {
     },
     /// `[n, c, h, w]` to `[n, c·h·w, 1, 1]`, in NCHW order.
     Flatten,
+    /// Nearest-neighbour upsampling by an integer factor: each pixel becomes a
+    /// `scale × scale` block (ONNX `Resize`, mode `nearest`, `asymmetric`, `floor`).
+    Upsample {
+        scale: usize,
+    },
+    /// Remember the current activation for a later [`LayerSpec::ConcatSkip`]: one end of a
+    /// U-Net's skip connection. The activation itself passes on unchanged.
+    SaveSkip,
+    /// Concatenate the most recently saved activation (and forget it) after the current one
+    /// along the channels: the other end of the skip connection. Sizes must match.
+    ConcatSkip,
 }
 
 /// A spec that does not fit its input.
@@ -121,11 +132,19 @@ impl LayerSpec {
             Self::Dropout { .. } => "dropout",
             Self::Reshape { .. } => "reshape",
             Self::Flatten => "flatten",
+            Self::Upsample { .. } => "upsample",
+            Self::SaveSkip => "save_skip",
+            Self::ConcatSkip => "concat_skip",
         }
     }
 
-    /// The output shape `[c, h, w]` for an input of shape `[c, h, w]`.
-    pub fn output_shape(&self, [c, h, w]: [usize; 3]) -> Result<[usize; 3], String> {
+    /// The output shape `[c, h, w]` for an input of shape `[c, h, w]`; `saved` is the
+    /// stack of activations [`LayerSpec::SaveSkip`] remembered (the skip layers use it).
+    pub fn output_shape(
+        &self,
+        [c, h, w]: [usize; 3],
+        saved: &mut Vec<[usize; 3]>,
+    ) -> Result<[usize; 3], String> {
         let need_channels = |expected: usize| {
             if c == expected {
                 Ok(())
@@ -194,6 +213,23 @@ impl LayerSpec {
                 Ok(shape)
             }
             Self::Flatten => Ok([c * h * w, 1, 1]),
+            Self::Upsample { scale } => {
+                if scale == 0 {
+                    return Err("scale must be at least 1".into());
+                }
+                Ok([c, h * scale, w * scale])
+            }
+            Self::SaveSkip => {
+                saved.push([c, h, w]);
+                Ok([c, h, w])
+            }
+            Self::ConcatSkip => match saved.pop() {
+                Some([c2, h2, w2]) if [h2, w2] == [h, w] => Ok([c + c2, h, w]),
+                Some(other) => Err(format!(
+                    "the saved activation {other:?} does not match [{c}, {h}, {w}] in size"
+                )),
+                None => Err("no saved activation to concatenate (missing save_skip)".into()),
+            },
         }
     }
 }
@@ -202,14 +238,24 @@ impl LayerSpec {
 pub fn infer_shapes(layers: &[LayerSpec], input: [usize; 3]) -> Result<Vec<[usize; 3]>, SpecError> {
     let mut shapes = Vec::with_capacity(layers.len() + 1);
     shapes.push(input);
+    let mut saved = Vec::new();
     for (index, layer) in layers.iter().enumerate() {
         let current = *shapes.last().expect("non-empty");
-        let next = layer.output_shape(current).map_err(|reason| SpecError {
-            index,
-            layer: layer.kind().to_string(),
-            reason,
-        })?;
+        let next = layer
+            .output_shape(current, &mut saved)
+            .map_err(|reason| SpecError {
+                index,
+                layer: layer.kind().to_string(),
+                reason,
+            })?;
         shapes.push(next);
+    }
+    if !saved.is_empty() {
+        return Err(SpecError {
+            index: layers.len().saturating_sub(1),
+            layer: "save_skip".into(),
+            reason: format!("{} saved activations never concatenated", saved.len()),
+        });
     }
     Ok(shapes)
 }
@@ -221,7 +267,8 @@ mod tests {
     #[test]
     fn conv_shapes_follow_the_formulas() {
         let up = LayerSpec::conv_transpose(8, 4, 4, 2, 1);
-        assert_eq!(up.output_shape([8, 7, 7]), Ok([4, 14, 14]));
+        let none = &mut Vec::new();
+        assert_eq!(up.output_shape([8, 7, 7], none), Ok([4, 14, 14]));
         let down = LayerSpec::conv(4, 8, 4, 2, 1);
         let same = LayerSpec::ConvTranspose2d {
             input: 8,
@@ -233,13 +280,13 @@ mod tests {
             bias: false,
         };
         assert_eq!(
-            same.output_shape([8, 7, 7]),
+            same.output_shape([8, 7, 7], none),
             Ok([4, 14, 14]),
             "TF's same padding"
         );
-        assert_eq!(down.output_shape([4, 14, 14]), Ok([8, 7, 7]));
+        assert_eq!(down.output_shape([4, 14, 14], none), Ok([8, 7, 7]));
         assert!(
-            down.output_shape([3, 14, 14])
+            down.output_shape([3, 14, 14], none)
                 .unwrap_err()
                 .contains("expects 4 channels")
         );
@@ -258,6 +305,35 @@ mod tests {
         let err = infer_shapes(&layers, [10, 1, 1]).unwrap_err();
         assert_eq!(err.index, 1);
         assert_eq!(err.layer, "reshape");
+    }
+
+    #[test]
+    fn skip_connections_concatenate_channels_and_must_balance() {
+        let unet = [
+            LayerSpec::Upsample { scale: 2 },
+            LayerSpec::SaveSkip,
+            LayerSpec::conv(3, 8, 4, 2, 1),
+            LayerSpec::conv_transpose(8, 5, 4, 2, 1),
+            LayerSpec::ConcatSkip,
+        ];
+        let shapes = infer_shapes(&unet, [3, 4, 4]).unwrap();
+        assert_eq!(shapes[1], [3, 8, 8]);
+        assert_eq!(*shapes.last().unwrap(), [8, 8, 8], "5 + 3 channels");
+
+        let unbalanced = infer_shapes(&unet[..4], [3, 4, 4]).unwrap_err();
+        assert!(
+            unbalanced.reason.contains("never concatenated"),
+            "{unbalanced}"
+        );
+        let missing = infer_shapes(&[LayerSpec::ConcatSkip], [3, 4, 4]).unwrap_err();
+        assert!(missing.reason.contains("missing save_skip"), "{missing}");
+        let mismatched = [
+            LayerSpec::SaveSkip,
+            LayerSpec::conv(3, 8, 4, 2, 1),
+            LayerSpec::ConcatSkip,
+        ];
+        let err = infer_shapes(&mismatched, [3, 8, 8]).unwrap_err();
+        assert_eq!((err.index, err.layer.as_str()), (2, "concat_skip"));
     }
 
     #[test]

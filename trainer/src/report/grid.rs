@@ -11,8 +11,22 @@ const PAD: u32 = 2;
 /// `columns` images per row (default: ⌈√n⌉). Grey images become grey RGB.
 pub fn grid_image(
     values: &[f32],
+    shape: [usize; 4],
+    columns: Option<usize>,
+) -> anyhow::Result<RgbImage> {
+    compose(values, shape, columns, PAD)
+}
+
+/// Images side by side in one row, no gaps: a strip a page can cut at multiples of `w`.
+pub fn save_strip(values: &[f32], shape: [usize; 4], path: &Path) -> anyhow::Result<()> {
+    write_png_atomic(&compose(values, shape, Some(shape[0]), 0)?, path)
+}
+
+fn compose(
+    values: &[f32],
     [n, c, h, w]: [usize; 4],
     columns: Option<usize>,
+    pad: u32,
 ) -> anyhow::Result<RgbImage> {
     anyhow::ensure!(
         c == 1 || c == 3,
@@ -29,8 +43,8 @@ pub fn grid_image(
         .max(1);
     let rows = n.div_ceil(columns);
     let (hu, wu) = (h as u32, w as u32);
-    let width = columns as u32 * (wu + PAD) + PAD;
-    let height = rows as u32 * (hu + PAD) + PAD;
+    let width = columns as u32 * (wu + pad) + pad;
+    let height = rows as u32 * (hu + pad) + pad;
     let mut grid: RgbImage = ImageBuffer::from_pixel(width, height, Rgb([24, 24, 24]));
     let to_byte = |v: f32| (((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round()) as u8;
     for i in 0..n {
@@ -45,8 +59,8 @@ pub fn grid_image(
                     [at(0), at(1), at(2)]
                 };
                 grid.put_pixel(
-                    PAD + gx * (wu + PAD) + x as u32,
-                    PAD + gy * (hu + PAD) + y as u32,
+                    pad + gx * (wu + pad) + x as u32,
+                    pad + gy * (hu + pad) + y as u32,
                     Rgb(pixel),
                 );
             }

@@ -8,6 +8,6 @@ pub mod grid;
 pub mod plot;
 pub mod progress;
 
-pub use grid::{save_grid, write_png_atomic};
+pub use grid::{save_grid, save_strip, write_png_atomic};
 pub use plot::save_loss_plot;
 pub use progress::save_progress_gif;

@@ -3,7 +3,7 @@
 use crate::data::{Augment, DatasetName};
 use crate::model::{
     CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig, Discriminator,
-    GanSpec, Generator, LayerSpec, SpecError, WganGp64Config,
+    GanSpec, Generator, LayerSpec, Pix2PixConfig, SpecError, WganGp64Config,
 };
 use anyhow::Context;
 use burn::prelude::*;
@@ -26,6 +26,10 @@ pub enum ModelConfig {
     Dcgan64(Dcgan64Config),
     /// WGAN-GP generator and InstanceNorm critic for 64×64 images (the CelebA seed).
     WganGp64(WganGp64Config),
+    /// Pix2Pix super-resolution: U-Net generator, PatchGAN discriminator (the
+    /// high-resolution seed).
+    #[serde(rename = "pix2pix")]
+    Pix2Pix(Pix2PixConfig),
 }
 
 /// The adversarial objective.
@@ -65,6 +69,7 @@ impl ModelConfig {
             Self::DcganTf28(_) => "dcgan_tf28",
             Self::Dcgan64(_) => "dcgan64",
             Self::WganGp64(_) => "wgan_gp64",
+            Self::Pix2Pix(_) => "pix2pix",
         }
     }
 
@@ -77,8 +82,9 @@ impl ModelConfig {
             "dcgan_tf28" => Self::DcganTf28(DcganTfConfig::new()),
             "dcgan64" => Self::Dcgan64(Dcgan64Config::new()),
             "wgan_gp64" => Self::WganGp64(WganGp64Config::new()),
+            "pix2pix" => Self::Pix2Pix(Pix2PixConfig::new()),
             other => anyhow::bail!(
-                "unknown model kind `{other}` (known: dcgan28, dcgan_tf28, cgan_conv, cgan_mlp, dcgan64, wgan_gp64)"
+                "unknown model kind `{other}` (known: dcgan28, dcgan_tf28, cgan_conv, cgan_mlp, dcgan64, wgan_gp64, pix2pix)"
             ),
         };
         Ok(serde_json::to_value(model)?)
@@ -93,6 +99,7 @@ impl ModelConfig {
             Self::DcganTf28(c) => c.spec(),
             Self::Dcgan64(c) => c.spec(),
             Self::WganGp64(c) => c.spec(),
+            Self::Pix2Pix(c) => c.spec(),
         }
     }
 
@@ -102,6 +109,11 @@ impl ModelConfig {
 
     pub fn image_shape(&self) -> [usize; 3] {
         self.spec().image_shape
+    }
+
+    /// The source image shape of a translation model (Pix2Pix), which takes it instead of z.
+    pub fn source_shape(&self) -> Option<[usize; 3]> {
+        self.spec().source
     }
 
     /// Number of classes of a conditional model.
@@ -156,6 +168,10 @@ pub struct TrainingConfig {
     /// WGAN-GP: critic updates per generator update.
     #[config(default = 5)]
     pub critic_steps: usize,
+    /// Pix2Pix: the weight λ of the L1 distance to the real image in the generator's loss
+    /// (BCE + λ·L1; pix2pix uses 100).
+    #[config(default = 100.0)]
+    pub l1_lambda: f64,
     /// The discriminator's target for real images: 1.0, or e.g. 0.9 for one-sided label
     /// smoothing (keeps D from growing over-confident, a common guard against collapse).
     #[config(default = 1.0)]
@@ -297,6 +313,24 @@ impl TrainingConfig {
                     self.model.name()
                 );
             }
+        }
+        if self.model.source_shape().is_some() {
+            anyhow::ensure!(
+                self.loss == Loss::Bce,
+                "model {} trains with loss \"bce\" (plus λ·L1), not {}",
+                self.model.name(),
+                self.loss.name()
+            );
+            anyhow::ensure!(
+                self.l1_lambda >= 0.0 && self.l1_lambda.is_finite(),
+                "l1_lambda must be a non-negative number, got {}",
+                self.l1_lambda
+            );
+            anyhow::ensure!(
+                self.eval_every == 0,
+                "eval_every measures generators of z (Fréchet distance, Inception Score); model {} translates images",
+                self.model.name()
+            );
         }
         // An image folder's classes are only known once it is read (see `run::load_dataset`).
         if let (Some(classes), true) = (self.model.classes(), self.dataset.has_fixed_classes()) {

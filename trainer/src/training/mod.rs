@@ -16,4 +16,4 @@ pub mod step;
 
 pub use config::{Loss, ModelConfig, TrainingConfig};
 pub use run::{RunOptions, RunSummary, resume, train};
-pub use step::{GanState, StepStats};
+pub use step::{GanState, StepStats, noise};

@@ -63,6 +63,14 @@ pub const PRESETS: &[Preset] = &[
         "fashion-mnist-cgan-conv",
         "conditional GAN on Fashion-MNIST, the cGAN seed's conv generator"
     ),
+    preset!(
+        "lfw-pix2pix",
+        "Pix2Pix super-resolution 8×8 → 32×32 on the LFW face crops: U-Net + PatchGAN, BCE + 100·L1"
+    ),
+    preset!(
+        "celeba-pix2pix",
+        "Pix2Pix super-resolution 16×16 → 64×64 on CelebA (the high-resolution seed), for a GPU"
+    ),
 ];
 
 /// The preset called `name`, parsed and checked.

@@ -3,10 +3,10 @@
 use super::checkpoint::{self, Position};
 use super::config::TrainingConfig;
 use super::metrics::{self, MetricsRecord, MetricsWriter};
-use super::step::{GanState, StepStats};
+use super::step::{GanState, StepStats, noise};
 use crate::data::{Batcher, ImageDataset, Split};
 use crate::latent::{self, Stream};
-use crate::model::Generator;
+use crate::model::{Generator, downsample_mean, upsample_nearest};
 use crate::report;
 use anyhow::{Context, bail};
 use burn::module::Module;
@@ -163,6 +163,53 @@ pub fn generate(
     )
 }
 
+/// Translate `sources` (`[n, c, h, w]` values of a Pix2Pix generator's source shape) in
+/// inference mode; the images' values and shape.
+pub fn translate(
+    generator: &Generator,
+    sources: Vec<f32>,
+    shape: [usize; 4],
+    device: &Device,
+) -> (Vec<f32>, [usize; 4]) {
+    let generator = generator.valid();
+    let device = device.clone().without_autodiff();
+    let sources = Tensor::<4>::from_data(TensorData::new(sources, shape), &device);
+    let images = generator.translate(sources);
+    let shape = images.dims();
+    (
+        images.into_data().try_to_vec::<f32>().expect("f32 images"),
+        shape,
+    )
+}
+
+/// A translation model's sample grid: for the first `count` images of `dataset`, the
+/// source (`scale`× smaller, shown enlarged), the generator's image and the real image,
+/// side by side, four triples per row.
+pub fn translation_grid(
+    generator: &Generator,
+    dataset: &ImageDataset,
+    count: usize,
+    scale: usize,
+    device: &Device,
+) -> (Vec<f32>, [usize; 4], usize) {
+    let device = device.clone().without_autodiff();
+    let indices: Vec<usize> = (0..count.min(dataset.len())).collect();
+    let (targets, _) = Batcher::images(dataset, &indices, &device);
+    let sources = downsample_mean(targets.clone(), scale);
+    let shown_sources = upsample_nearest(sources.clone(), scale);
+    let source_shape = sources.dims();
+    let values = sources.into_data().try_to_vec::<f32>().expect("f32 images");
+    let (made, _) = translate(generator, values, source_shape, &device);
+    let [n, c, h, w] = targets.dims();
+    let made = Tensor::<4>::from_data(TensorData::new(made, [n, c, h, w]), &device);
+    // [n, 3, c, h, w] → 3n images, each triple together.
+    let triples =
+        Tensor::stack::<5>(vec![shown_sources, made, targets], 1).reshape([3 * n, c, h, w]);
+    let shape = triples.dims();
+    let values = triples.into_data().try_to_vec::<f32>().expect("f32 images");
+    (values, shape, 3 * n.min(4))
+}
+
 /// What a sample grid shows: `count` images, or for a conditional model one row per class
 /// (row `k` generated with label `k`). Returns the labels (if any) and the column count.
 pub fn grid_layout(classes: Option<usize>, count: usize) -> (Option<Vec<i64>>, Option<usize>) {
@@ -189,11 +236,16 @@ fn run_loop(
     let device = options.device.clone().autodiff();
     let batcher = Batcher::new(config.batch_size, config.seed);
     let per_epoch = batcher.batches_per_epoch(dataset);
-    let latent_dim = config.model.latent_dim();
     let conditional = config.model.classes().is_some();
     let (grid_labels, _) = grid_layout(config.model.classes(), config.sample_count);
     let grid_count = grid_labels.as_ref().map_or(config.sample_count, Vec::len);
-    let fixed_z = latent::normal_batch(config.seed, Stream::FixedNoise, 0, grid_count, latent_dim);
+    let fixed_z = latent::normal_batch(
+        config.seed,
+        Stream::FixedNoise,
+        0,
+        grid_count,
+        config.model.latent_dim(),
+    );
     let mut evaluator = Evaluator::open(run_dir, config, options, start.step)?;
     let mut writer = MetricsWriter::open(run_dir, start.step)?;
     let mut position = start;
@@ -220,17 +272,7 @@ fn run_loop(
                 &device,
             );
             let labels = conditional.then_some(labels);
-            let z = latent::normal_batch(
-                config.seed,
-                Stream::Noise,
-                position.step,
-                config.batch_size,
-                latent_dim,
-            );
-            let z = Tensor::<2>::from_data(
-                TensorData::new(z, [config.batch_size, latent_dim]),
-                &device,
-            );
+            let z = noise(config, position.step, config.batch_size, &device);
             // Layers that draw random numbers (dropout) draw them from a per-step seed, so a
             // resumed run draws what the uninterrupted one would have.
             device.seed(config.seed ^ position.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
@@ -338,6 +380,7 @@ fn run_loop(
             config,
             &state.generator,
             &fixed_z,
+            dataset,
             position.epoch,
             &device,
         )?;
@@ -464,23 +507,38 @@ impl Evaluator {
     }
 }
 
-/// The end-of-epoch artefacts: the fixed-noise sample grid and the loss plot.
+/// The end-of-epoch artefacts: the fixed-noise sample grid (a translation model's: its
+/// first training images, translated) and the loss plot.
 fn epoch_report(
     run_dir: &Path,
     config: &TrainingConfig,
     generator: &Generator,
     fixed_z: &[f32],
+    dataset: &ImageDataset,
     epochs_done: usize,
     device: &Device,
 ) -> anyhow::Result<()> {
-    let (labels, columns) = grid_layout(config.model.classes(), config.sample_count);
-    let (values, shape) = generate(
-        generator,
-        fixed_z.to_vec(),
-        labels,
-        config.model.latent_dim(),
-        device,
-    );
+    let (values, shape, columns) = if config.model.source_shape().is_some() {
+        let scale = config.model.spec().source_scale();
+        let (values, shape, columns) = translation_grid(
+            generator,
+            dataset,
+            config.sample_count.min(32),
+            scale,
+            device,
+        );
+        (values, shape, Some(columns))
+    } else {
+        let (labels, columns) = grid_layout(config.model.classes(), config.sample_count);
+        let (values, shape) = generate(
+            generator,
+            fixed_z.to_vec(),
+            labels,
+            config.model.latent_dim(),
+            device,
+        );
+        (values, shape, columns)
+    };
     let grid = run_dir
         .join("samples")
         .join(format!("epoch-{epochs_done:03}.png"));

@@ -1,14 +1,15 @@
 //! One training iteration: a discriminator (critic) update, then a generator update —
-//! every iteration for BCE, every `critic_steps`-th for WGAN-GP.
+//! every iteration for BCE and Pix2Pix, every `critic_steps`-th for WGAN-GP.
 
 use super::config::{Loss, TrainingConfig};
+use crate::latent::{self, Stream};
 use crate::model::init::dcgan_init;
-use crate::model::{Discriminator, Generator};
+use crate::model::{Discriminator, Generator, downsample_mean};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
-use burn::tensor::Int;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
+use burn::tensor::{Int, TensorData};
 
 /// What one iteration measured.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -49,6 +50,25 @@ fn bce_fake(logits: Tensor<2>) -> Tensor<1> {
     (logits.clone() - log_sigmoid(logits)).mean()
 }
 
+/// The latent batch of global step `step` (`[batch, latent]` from the run's noise stream),
+/// or `None` for a model that translates images instead.
+pub fn noise(
+    config: &TrainingConfig,
+    step: u64,
+    batch: usize,
+    device: &Device,
+) -> Option<Tensor<2>> {
+    let latent_dim = config.model.latent_dim();
+    if config.model.source_shape().is_some() {
+        return None;
+    }
+    let z = latent::normal_batch(config.seed, Stream::Noise, step, batch, latent_dim);
+    Some(Tensor::from_data(
+        TensorData::new(z, [batch, latent_dim]),
+        device,
+    ))
+}
+
 impl GanState {
     /// Fresh networks and optimisers on `device` (which must have autodiff).
     pub fn init(config: &TrainingConfig, device: &Device) -> Self {
@@ -68,15 +88,28 @@ impl GanState {
     }
 
     /// One iteration of `config`'s objective; `step` is the global step (WGAN-GP updates
-    /// the generator after every `critic_steps`-th critic update).
+    /// the generator after every `critic_steps`-th critic update). `z` is [`noise`]'s:
+    /// present for generators of z, absent for translation models, whose sources are the
+    /// real batch made `scale`× smaller.
     pub fn step(
         self,
         real: Tensor<4>,
         labels: Option<Tensor<1, Int>>,
-        z: Tensor<2>,
+        z: Option<Tensor<2>>,
         config: &TrainingConfig,
         step: u64,
     ) -> (Self, StepStats) {
+        let spec = config.model.spec();
+        let z = match z {
+            Some(z) => z,
+            None if spec.source.is_some() => {
+                return self.pix2pix_step(real, spec.source_scale(), config);
+            }
+            None => panic!(
+                "model {} generates from z: pass `noise`",
+                config.model.name()
+            ),
+        };
         match config.loss {
             Loss::Bce => self.bce_step(real, labels, z, config.lr, config.real_label),
             Loss::WganGp => {
@@ -147,6 +180,53 @@ impl GanState {
 }
 
 impl GanState {
+    /// The Pix2Pix iteration (Isola et al. 2017) for super-resolution: the source is the
+    /// target image averaged over `scale × scale` blocks. D (a PatchGAN, logits per patch)
+    /// minimises BCE on (target, source) pairs as real and (G(source), source) as fake; then
+    /// G minimises BCE of D's verdict against "real" plus λ·mean |G(source) − target|.
+    fn pix2pix_step(
+        self,
+        target: Tensor<4>,
+        scale: usize,
+        config: &TrainingConfig,
+    ) -> (Self, StepStats) {
+        let Self {
+            generator,
+            discriminator,
+            mut optim_g,
+            mut optim_d,
+        } = self;
+        let source = downsample_mean(target.clone(), scale);
+        let fake = generator.translate(source.clone());
+        let logits_real = discriminator.forward_paired(target.clone(), source.clone());
+        let logits_fake = discriminator.forward_paired(fake.clone().detach(), source.clone());
+        let smoothing = logits_real.clone().mean() * (1.0 - config.real_label);
+        let loss_d =
+            (bce_real(logits_real.clone()) + smoothing + bce_fake(logits_fake.clone())) * 0.5;
+        let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
+        let discriminator = optim_d.step(config.lr, discriminator, grads);
+
+        let adversarial = bce_real(discriminator.forward_paired(fake.clone(), source));
+        let l1 = (fake - target).abs().mean();
+        let loss_g = adversarial + l1 * config.l1_lambda;
+        let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
+        let generator = optim_g.step(config.lr, generator, grads);
+
+        let stats = read_stats([
+            loss_d,
+            loss_g,
+            sigmoid(logits_real.detach()).mean(),
+            sigmoid(logits_fake.detach()).mean(),
+        ]);
+        let state = Self {
+            generator,
+            discriminator,
+            optim_g,
+            optim_d,
+        };
+        (state, stats)
+    }
+
     /// The WGAN-GP iteration (Gulrajani et al. 2017). The critic minimises
     /// `mean D(G(z)) − mean D(x) + λ·mean (‖∇D(x̂)‖₂ − 1)²` with `x̂ = εx + (1 − ε)G(z)`,
     /// `ε ~ U[0, 1]` per sample. `∇D(x̂)` comes from
