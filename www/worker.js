@@ -29,6 +29,10 @@ self.onmessage = async ({ data: msg }) => {
       const z = latents(msg.seed, msg.n);
       const result = run(z, msg.labels);
       self.postMessage({ type: 'images', id: msg.id, ...result }, [result.data.buffer]);
+    } else if (msg.type === 'translate') {
+      // An upscaler: the page's source images in, the larger images out.
+      const result = run(msg.data);
+      self.postMessage({ type: 'images', id: msg.id, ...result }, [result.data.buffer]);
     } else if (msg.type === 'interpolate') {
       // Spherical interpolation between the grids of two seeds, one frame at a time.
       const a = latents(msg.seedA, msg.n), b = latents(msg.seedB, msg.n);

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -69,8 +69,9 @@ function compare(got, want) {
   return { worst, std: Math.sqrt(sq / want.length - mean * mean) };
 }
 
-test('every bundled model draws what ONNX Runtime draws for seed 1', async () => {
-  const models = JSON.parse(readFileSync(path.join(www, 'models/index.json'), 'utf8'));
+test('every bundled generator draws what ONNX Runtime draws for seed 1', async () => {
+  // Upscalers (an `examples` strip) have their own test below.
+  const models = JSON.parse(readFileSync(path.join(www, 'models/index.json'), 'utf8')).filter((m) => !m.examples);
   assert.ok(models.length >= 1);
   await page.goto(url);
   for (const [i, m] of models.entries()) {
@@ -117,6 +118,62 @@ test('the class picker of a conditional model draws the chosen class, or one row
   await page.selectOption('#model', models[0].file);
   await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, models[0].file, { timeout: 60_000 });
   await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+});
+
+// ONNX Runtime's output for the sources the page made.
+function referenceFor(model, sources) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-ref-'));
+  const input = path.join(dir, 'sources.f32'), out = path.join(dir, 'ref.f32');
+  writeFileSync(input, Buffer.from(Float32Array.from(sources).buffer));
+  execFileSync(ortReference, [model, 'sources', input, out]);
+  const bytes = readFileSync(out);
+  return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+}
+
+const meanAbs = (a, b) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+
+test('the upscaler restores held-out faces as ONNX Runtime does, and takes a picture', async () => {
+  const models = JSON.parse(readFileSync(path.join(www, 'models/index.json'), 'utf8'));
+  const m = models.find((x) => x.examples);
+  assert.ok(m, 'an upscaler is bundled');
+  const file = path.join(www, 'models', m.file);
+  await page.selectOption('#model', m.file);
+  await page.waitForFunction(() => /Upscaled 10 faces/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  assert.ok(await page.isHidden('#seed'), 'no seed for an upscaler');
+  assert.ok(await page.isVisible('#upscale-controls'), 'the picture chooser is shown');
+  const shown = await page.evaluate(() => ({ sources: window.gantryLastSources, output: window.gantryLastOutput }));
+  assert.deepEqual(shown.sources.shape, [10, 1, 8, 8]);
+  assert.deepEqual(Array.from(shown.output.shape), [10, 1, 32, 32]);
+  const values = shown.sources.data;
+  assert.ok(values.every((v) => v >= -1 && v <= 1), 'sources in [-1, 1]');
+  const want = referenceFor(file, values);
+  const worst = want.reduce((w, v, i) => Math.max(w, Math.abs(v - shown.output.data[i])), 0);
+  // Per face, the grid holds the enlarged source, the upscale and the original: the upscale
+  // must be the closer to the original.
+  const { data } = await lastImages();
+  const size = 32 * 32, parts = [[], [], []];
+  for (let k = 0; k < 10; k++) for (let j = 0; j < 3; j++) parts[j].push(...data.slice((3 * k + j) * size, (3 * k + j + 1) * size));
+  const [nearest, upscaled, originals] = parts;
+  assert.ok(meanAbs(upscaled, shown.output.data) < 1e-6, 'the grid shows the model output');
+  const ours = meanAbs(upscaled, originals), baseline = meanAbs(nearest, originals);
+  console.log(`${m.title}: ${await page.textContent('#status')} max |Δ| vs ONNX Runtime = ${worst.toExponential(2)}; mean |Δ| to the originals ${ours.toFixed(4)} (nearest neighbour ${baseline.toFixed(4)})`);
+  assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
+  assert.ok(ours < baseline, `upscale ${ours} no closer than nearest neighbour ${baseline}`);
+  await page.screenshot({ path: path.join(artifacts, 'upscaler.png'), fullPage: true });
+
+  // A user's picture: its centre square, shrunk and upscaled.
+  await page.setInputFiles('#picture', path.join(root, 'docs/lfw-dcgan-epoch-1000.png'));
+  await page.waitForFunction(() => /Upscaled lfw-dcgan-epoch-1000\.png/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  const picture = await page.evaluate(() => ({ sources: window.gantryLastSources, output: window.gantryLastOutput }));
+  assert.deepEqual(picture.sources.shape, [1, 1, 8, 8]);
+  const again = referenceFor(file, picture.sources.data);
+  const worstPicture = again.reduce((w, v, i) => Math.max(w, Math.abs(v - picture.output.data[i])), 0);
+  assert.ok(worstPicture <= 1e-4, `picture: max |Δ| ${worstPicture}`);
+  await page.screenshot({ path: path.join(artifacts, 'upscaler-picture.png'), fullPage: true });
+
+  await page.selectOption('#model', models[0].file);
+  await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+  assert.ok(await page.isVisible('#seed'), 'a generator has its seed back');
 });
 
 test('interpolation walks from seed 1 to seed 2 and ends on seed 2\'s grid', async () => {
