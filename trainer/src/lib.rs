@@ -12,11 +12,13 @@
 //! - [`latent`]: the seeded latent sampler, the same on every platform.
 //! - [`bench`]: training-speed figures (`gantry bench`, `cargo bench`).
 //! - [`device`]: picking the burn device (`cpu`, `cuda:N`) at run time.
+//! - [`fs_atomic`]: files written whole or not at all (temp file, then rename).
 
 pub mod bench;
 pub mod data;
 pub mod device;
 pub mod eval;
+pub mod fs_atomic;
 pub mod latent;
 pub mod model;
 pub mod report;

@@ -5,6 +5,7 @@
 
 use crate::data::{Batcher, DatasetName, ImageDataset, Split};
 use crate::eval::stats::Features;
+use crate::fs_atomic;
 use crate::model::{LayerSpec, Network};
 use anyhow::{Context, bail};
 use burn::module::Module;
@@ -215,15 +216,9 @@ pub fn train(
 fn save(out: &Path, model: &Classifier, card: &ClassifierCard) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let bytes = model.clone().into_record().into_bytes()?;
-    write_atomic(&out.join(WEIGHTS), &bytes[..])?;
-    write_atomic(&out.join(CARD), &serde_json::to_vec_pretty(card)?)?;
+    fs_atomic::write(&out.join(WEIGHTS), &bytes[..])?;
+    fs_atomic::write(&out.join(CARD), &serde_json::to_vec_pretty(card)?)?;
     Ok(())
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Load a classifier saved by [`train`] from its folder.

@@ -313,12 +313,10 @@ pub const QUALITY_FILE: &str = "quality.json";
 
 /// Save `report` as `quality.json` in `checkpoint` (temp file, then rename).
 pub fn save_quality(checkpoint: &std::path::Path, report: &QualityReport) -> anyhow::Result<()> {
-    use anyhow::Context;
-    let path = checkpoint.join(QUALITY_FILE);
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(report)?)
-        .with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))
+    crate::fs_atomic::write(
+        &checkpoint.join(QUALITY_FILE),
+        &serde_json::to_vec_pretty(report)?,
+    )
 }
 
 /// The checkpoint's quality figures, if it was evaluated.

@@ -81,16 +81,11 @@ pub fn save_grid(
 
 /// Write a PNG through a temporary file in the same folder, then rename it into place.
 pub fn write_png_atomic(image: &RgbImage, path: &Path) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("{}: cannot create", parent.display()))?;
-    }
-    let tmp = path.with_extension(format!("tmp-{}.png", std::process::id()));
-    image
-        .save_with_format(&tmp, image::ImageFormat::Png)
-        .with_context(|| format!("{}: cannot write", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    crate::fs_atomic::write_with(path, |tmp| {
+        image
+            .save_with_format(tmp, image::ImageFormat::Png)
+            .with_context(|| format!("{}: cannot write", tmp.display()))
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,6 @@
 //! The loss plot: losses and discriminator outputs against steps.
 
 use crate::training::metrics::MetricsRecord;
-use anyhow::Context;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -34,11 +33,10 @@ fn smooth(values: &[f32], window: usize) -> Vec<f32> {
 pub fn save_loss_plot(records: &[MetricsRecord], path: &Path) -> anyhow::Result<()> {
     anyhow::ensure!(!records.is_empty(), "no metrics to plot");
     register_font();
-    let tmp = path.with_extension(format!("tmp-{}.png", std::process::id()));
-    draw(records, &tmp)
-        .map_err(|e| anyhow::anyhow!("{}: cannot draw the loss plot: {e}", path.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    crate::fs_atomic::write_with(path, |tmp| {
+        draw(records, tmp)
+            .map_err(|e| anyhow::anyhow!("{}: cannot draw the loss plot: {e}", path.display()))
+    })
 }
 
 fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Error>> {

@@ -43,9 +43,8 @@ pub fn save_progress_gif(samples: &Path) -> anyhow::Result<(PathBuf, usize)> {
         chosen.push(grids.last().expect("non-empty"));
     }
     let path = samples.join("progress.gif");
-    let tmp = samples.join(format!("progress.gif.tmp-{}", std::process::id()));
-    {
-        let file = std::fs::File::create(&tmp)
+    crate::fs_atomic::write_with(&path, |tmp| {
+        let file = std::fs::File::create(tmp)
             .with_context(|| format!("{}: cannot write", tmp.display()))?;
         let mut encoder = GifEncoder::new_with_speed(std::io::BufWriter::new(file), 10);
         encoder.set_repeat(Repeat::Infinite)?;
@@ -63,8 +62,8 @@ pub fn save_progress_gif(samples: &Path) -> anyhow::Result<(PathBuf, usize)> {
                 ))
                 .with_context(|| format!("{}: cannot encode", tmp.display()))?;
         }
-    }
-    std::fs::rename(&tmp, &path).with_context(|| format!("{}: cannot write", path.display()))?;
+        Ok(())
+    })?;
     Ok((path, chosen.len()))
 }
 

@@ -52,14 +52,14 @@ impl MetricsWriter {
                 .into_iter()
                 .filter(|r| r.step <= step)
                 .collect();
-            let tmp = path.with_extension("jsonl.tmp");
-            let mut out = fs::File::create(&tmp)
-                .with_context(|| format!("{}: cannot write", tmp.display()))?;
-            for record in &kept {
-                writeln!(out, "{}", serde_json::to_string(record)?)?;
-            }
-            out.sync_all()?;
-            fs::rename(&tmp, &path)?;
+            crate::fs_atomic::write_with(&path, |tmp| {
+                let mut out = fs::File::create(tmp)
+                    .with_context(|| format!("{}: cannot write", tmp.display()))?;
+                for record in &kept {
+                    writeln!(out, "{}", serde_json::to_string(record)?)?;
+                }
+                Ok(out.sync_all()?)
+            })?;
         }
         let file = OpenOptions::new()
             .create(true)

@@ -7,7 +7,7 @@ use super::step::{GanState, StepStats, noise};
 use crate::data::{Batcher, ImageDataset, Split};
 use crate::latent::{self, Stream};
 use crate::model::{Generator, downsample_mean, upsample_nearest};
-use crate::report;
+use crate::{fs_atomic, report};
 use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -58,10 +58,7 @@ pub fn train(
     let dataset = load_dataset(config, &options.data_dir)?;
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("{}: cannot create", run_dir.display()))?;
-    let config_file = config_path(run_dir);
-    let tmp = config_file.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(config)?)?;
-    std::fs::rename(&tmp, &config_file)?;
+    fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(config)?)?;
 
     let device = options.device.clone().autodiff();
     let state = GanState::init(config, &device);
