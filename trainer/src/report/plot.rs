@@ -1,6 +1,8 @@
 //! The loss plot: losses and discriminator outputs against steps.
 
 use crate::training::metrics::MetricsRecord;
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf32;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 use std::path::Path;
@@ -37,6 +39,30 @@ pub fn save_loss_plot(records: &[MetricsRecord], path: &Path) -> anyhow::Result<
         draw(records, tmp)
             .map_err(|e| anyhow::anyhow!("{}: cannot draw the loss plot: {e}", path.display()))
     })
+}
+
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf32, RangedCoordf32>>;
+
+/// A chart on `area` with its caption, the y range and the step axis all panels share.
+fn panel<'a, 'b>(
+    area: &'a DrawingArea<BitMapBackend<'b>, Shift>,
+    caption: &str,
+    steps: std::ops::Range<f32>,
+    y: std::ops::Range<f32>,
+) -> Result<Chart<'a, 'b>, Box<dyn std::error::Error>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
+        .margin(10)
+        .x_label_area_size(30)
+        .y_label_area_size(50)
+        .build_cartesian_2d(steps, y)?;
+    chart
+        .configure_mesh()
+        .x_desc("step")
+        .label_style(("sans-serif", 13))
+        .draw()?;
+    Ok(chart)
 }
 
 fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -91,17 +117,7 @@ fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Er
         } else {
             title.to_string()
         };
-        let mut chart = ChartBuilder::on(&area)
-            .caption(caption, ("sans-serif", 20))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(first..last, min * 1.05..max * 1.05)?;
-        chart
-            .configure_mesh()
-            .x_desc("step")
-            .label_style(("sans-serif", 13))
-            .draw()?;
+        let mut chart = panel(&area, &caption, first..last, min * 1.05..max * 1.05)?;
         for (label, values, color) in lines {
             chart
                 .draw_series(LineSeries::new(
@@ -126,20 +142,12 @@ fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Er
             .map(|e| e.1)
             .fold(0.0f32, f32::max)
             .max(1e-3);
-        let mut chart = ChartBuilder::on(&quality)
-            .caption(
-                "Fréchet distance to the test set (classifier features; lower is better)",
-                ("sans-serif", 20),
-            )
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(50)
-            .build_cartesian_2d(first..last, 0.0f32..max * 1.1)?;
-        chart
-            .configure_mesh()
-            .x_desc("step")
-            .label_style(("sans-serif", 13))
-            .draw()?;
+        let mut chart = panel(
+            &quality,
+            "Fréchet distance to the test set (classifier features; lower is better)",
+            first..last,
+            0.0f32..max * 1.1,
+        )?;
         let color = RGBColor(220, 120, 0);
         chart.draw_series(LineSeries::new(
             evaluations.iter().copied(),
@@ -158,6 +166,28 @@ fn draw(all: &[MetricsRecord], path: &Path) -> Result<(), Box<dyn std::error::Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_plot_has_a_third_panel_once_quality_is_measured() {
+        let record = |step: u64, quality: Option<f64>| MetricsRecord {
+            step,
+            epoch: 1,
+            loss_d: 0.5 + step as f32 * 0.01,
+            loss_g: 1.0 - step as f32 * 0.01,
+            d_real: 0.6,
+            d_fake: 0.4,
+            images_per_sec: 100.0,
+            quality: quality.map(|fd| [("frechet_distance".to_string(), fd)].into()),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("losses.png");
+        let mut records: Vec<_> = (1..=20).map(|s| record(s, None)).collect();
+        save_loss_plot(&records, &path).unwrap();
+        assert_eq!(image::image_dimensions(&path).unwrap(), (960, 640));
+        records.push(record(20, Some(42.0)));
+        save_loss_plot(&records, &path).unwrap();
+        assert_eq!(image::image_dimensions(&path).unwrap(), (960, 940));
+    }
 
     #[test]
     fn smoothing_is_a_trailing_mean() {
