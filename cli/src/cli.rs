@@ -244,7 +244,8 @@ struct SampleArgs {
 #[command(after_help = "Examples:\n  \
     gantry export --checkpoint runs/mnist --out mnist.onnx\n  \
     gantry export --checkpoint runs/mnist/checkpoints/step-00000937 --out early.onnx --no-verify\n\n\
-    The file has input `z` float32 [N, latent] (conditional models also `label` int64 [N]) and\n\
+    The file has input `z` float32 [N, latent] (conditional models also `label` int64 [N];\n\
+    an upscaler instead `image_lr` float32 [N, C, h, w] in [-1, 1]) and\n\
     output `image` float32 [N, C, H, W] in [-1, 1], N dynamic, and metadata_props (gantry.*) naming the model, dataset, classes and shapes.\n\
     Verification runs ONNX Runtime (ORT_DYLIB_PATH, or scripts/setup-python-tools.sh) on batches\n\
     of 1 and 64 and refuses the file if any value differs from burn's by more than 1e-5.")]
