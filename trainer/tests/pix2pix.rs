@@ -6,9 +6,16 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use gantry_trainer::data::{Batcher, ImageDataset, Split};
+use gantry_trainer::model::Pix2PixConfig;
 use gantry_trainer::model::{downsample_mean, upsample_nearest};
 use gantry_trainer::training::run::{translate, translation_grid};
-use gantry_trainer::training::{GanState, presets};
+use gantry_trainer::training::{
+    GanState, ModelConfig, RunOptions, checkpoint, presets, resume, train,
+};
+
+/// burn's random generator is one per process: dropout in a test running alongside would
+/// draw from it between a run's seeding and its use, so these tests take turns.
+static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Mean |a − b| over all values.
 fn l1(a: &[f32], b: &[f32]) -> f32 {
@@ -21,6 +28,7 @@ fn values(t: Tensor<4>) -> Vec<f32> {
 
 #[test]
 fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
+    let _turn = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let config = presets::load("lfw-pix2pix").unwrap();
     let shape = config.model.image_shape();
     let folder = config.dataset_folder(&common::data_dir());
@@ -77,4 +85,42 @@ fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
         assert!(l1(at(1), &upscaled[k * image..(k + 1) * image]) < 1e-6);
         assert_eq!(at(2), &targets[k * image..(k + 1) * image]);
     }
+}
+
+#[test]
+fn an_interrupted_pix2pix_run_resumes_exactly() {
+    let _turn = RNG.lock().unwrap_or_else(|e| e.into_inner());
+    // Dropout in the U-Net and augmented batches: both must be drawn again identically.
+    let config = presets::load("lfw-pix2pix")
+        .unwrap()
+        .with_limit(Some(30))
+        .with_batch_size(10)
+        .with_epochs(2)
+        .with_sample_count(4)
+        .with_model(ModelConfig::Pix2Pix(
+            Pix2PixConfig::new()
+                .with_generator_features(8)
+                .with_discriminator_features(8),
+        ));
+    let dirs = tempfile::tempdir().unwrap();
+    let (whole, split) = (dirs.path().join("whole"), dirs.path().join("split"));
+    let options = |stop| RunOptions {
+        stop_after_steps: stop,
+        ..common::options()
+    };
+    assert_eq!(train(&whole, &config, &options(None)).unwrap().steps, 6);
+    assert!(!train(&split, &config, &options(Some(2))).unwrap().finished);
+    assert!(resume(&split, None, &options(None)).unwrap().finished);
+    let weights = |run: &std::path::Path| {
+        let latest = checkpoint::resolve(run).unwrap();
+        let (state, _) = checkpoint::load(&latest, &config, &Device::flex().autodiff()).unwrap();
+        (
+            common::tensors(&state.generator),
+            common::tensors(&state.discriminator),
+        )
+    };
+    let ((g1, d1), (g2, d2)) = (weights(&whole), weights(&split));
+    assert_eq!(common::max_abs_diff(&g1, &g2), 0.0, "generators differ");
+    assert_eq!(common::max_abs_diff(&d1, &d2), 0.0, "discriminators differ");
+    assert!(whole.join("samples/epoch-002.png").exists());
 }

@@ -100,16 +100,15 @@ impl GanState {
         step: u64,
     ) -> (Self, StepStats) {
         let spec = config.model.spec();
-        let z = match z {
-            Some(z) => z,
-            None if spec.source.is_some() => {
-                return self.pix2pix_step(real, spec.source_scale(), config);
-            }
-            None => panic!(
+        if spec.source.is_some() {
+            return self.pix2pix_step(real, spec.source_scale(), config);
+        }
+        let z = z.unwrap_or_else(|| {
+            panic!(
                 "model {} generates from z: pass `noise`",
                 config.model.name()
-            ),
-        };
+            )
+        });
         match config.loss {
             Loss::Bce => self.bce_step(real, labels, z, config.lr, config.real_label),
             Loss::WganGp => {
