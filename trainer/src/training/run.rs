@@ -193,12 +193,9 @@ pub fn translation_grid(
     let indices: Vec<usize> = (0..count.min(dataset.len())).collect();
     let (targets, _) = Batcher::images(dataset, &indices, &device);
     let sources = downsample_mean(targets.clone(), scale);
-    let shown_sources = upsample_nearest(sources.clone(), scale);
-    let source_shape = sources.dims();
-    let values = sources.into_data().try_to_vec::<f32>().expect("f32 images");
-    let (made, _) = translate(generator, values, source_shape, &device);
+    let made = generator.valid().translate(sources.clone());
+    let shown_sources = upsample_nearest(sources, scale);
     let [n, c, h, w] = targets.dims();
-    let made = Tensor::<4>::from_data(TensorData::new(made, [n, c, h, w]), &device);
     // [n, 3, c, h, w] → 3n images, each triple together.
     let triples =
         Tensor::stack::<5>(vec![shown_sources, made, targets], 1).reshape([3 * n, c, h, w]);
