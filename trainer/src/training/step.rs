@@ -69,6 +69,28 @@ pub fn noise(
     ))
 }
 
+/// D's BCE loss: real logits against `real_label` (one-sided label smoothing, Salimans et
+/// al. 2016: BCE against t is -log σ(x) + (1 - t)·x) and fake logits against 0, averaged.
+fn discriminator_bce(logits_real: Tensor<2>, logits_fake: Tensor<2>, real_label: f32) -> Tensor<1> {
+    let smoothing = logits_real.clone().mean() * (1.0 - real_label);
+    (bce_real(logits_real) + smoothing + bce_fake(logits_fake)) * 0.5
+}
+
+/// A BCE step's figures: both losses, and D's mean probabilities on real and fake.
+fn bce_stats(
+    loss_d: Tensor<1>,
+    loss_g: Tensor<1>,
+    logits_real: Tensor<2>,
+    logits_fake: Tensor<2>,
+) -> StepStats {
+    read_stats([
+        loss_d,
+        loss_g,
+        sigmoid(logits_real.detach()).mean(),
+        sigmoid(logits_fake.detach()).mean(),
+    ])
+}
+
 impl GanState {
     /// Fresh networks and optimisers on `device` (which must have autodiff).
     pub fn init(config: &TrainingConfig, device: &Device) -> Self {
@@ -149,11 +171,7 @@ impl GanState {
         let fake = generator.forward(z, labels.clone());
         let logits_real = discriminator.forward(real, labels.clone());
         let logits_fake = discriminator.forward(fake.clone().detach(), labels.clone());
-        // One-sided label smoothing (Salimans et al. 2016): D's target for real images is
-        // `real_label`; BCE against t is -log σ(x) + (1 - t)·x.
-        let smoothing = logits_real.clone().mean() * (1.0 - real_label);
-        let loss_d =
-            (bce_real(logits_real.clone()) + smoothing + bce_fake(logits_fake.clone())) * 0.5;
+        let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), real_label);
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = optim_d.step(lr, discriminator, grads);
 
@@ -162,12 +180,7 @@ impl GanState {
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
         let generator = optim_g.step(lr, generator, grads);
 
-        let stats = read_stats([
-            loss_d,
-            loss_g,
-            sigmoid(logits_real.detach()).mean(),
-            sigmoid(logits_fake.detach()).mean(),
-        ]);
+        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake);
         let state = Self {
             generator,
             discriminator,
@@ -199,9 +212,7 @@ impl GanState {
         let fake = generator.translate(source.clone());
         let logits_real = discriminator.forward_paired(target.clone(), source.clone());
         let logits_fake = discriminator.forward_paired(fake.clone().detach(), source.clone());
-        let smoothing = logits_real.clone().mean() * (1.0 - config.real_label);
-        let loss_d =
-            (bce_real(logits_real.clone()) + smoothing + bce_fake(logits_fake.clone())) * 0.5;
+        let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), config.real_label);
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = optim_d.step(config.lr, discriminator, grads);
 
@@ -211,12 +222,7 @@ impl GanState {
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
         let generator = optim_g.step(config.lr, generator, grads);
 
-        let stats = read_stats([
-            loss_d,
-            loss_g,
-            sigmoid(logits_real.detach()).mean(),
-            sigmoid(logits_fake.detach()).mean(),
-        ]);
+        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake);
         let state = Self {
             generator,
             discriminator,
