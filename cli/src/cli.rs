@@ -474,23 +474,15 @@ fn sample_translations(
     let (values, grid_shape, columns) =
         run::translation_grid(generator, &unseen, args.n, scale, device);
     report::save_grid(&values, grid_shape, Some(columns), &args.out)?;
-    if let Some(path) = &args.originals {
-        let n = args.n.min(unseen.len());
-        let values: Vec<f32> = (0..n)
-            .flat_map(|i| unseen.image(i).iter().map(|&p| p as f32 / 127.5 - 1.0))
-            .collect();
-        let [c, h, w] = unseen.shape;
-        report::save_strip(&values, [n, c, h, w], path)?;
-        println!("{n} originals in {}", path.display());
-    }
+    let [triples, c, h, w] = grid_shape;
+    let n = triples / 3;
     println!(
-        "{} unseen images upscaled by {} in {} (source, upscale, original)",
-        grid_shape[0] / 3,
+        "{n} unseen images upscaled by {} in {} (source, upscale, original)",
         checkpoint.display(),
         args.out.display()
     );
-    // How close each is to the originals, beside simply enlarging the source's pixels.
-    let size: usize = grid_shape[1..].iter().product();
+    // The grid's triples, taken apart: enlarged sources, upscales, originals.
+    let size = c * h * w;
     let part = |which: usize| -> Vec<f32> {
         values
             .chunks_exact(3 * size)
@@ -498,6 +490,11 @@ fn sample_translations(
             .collect()
     };
     let (nearest, upscaled, originals) = (part(0), part(1), part(2));
+    if let Some(path) = &args.originals {
+        report::save_strip(&originals, [n, c, h, w], path)?;
+        println!("{n} originals in {}", path.display());
+    }
+    // How close each is to the originals, beside simply enlarging the source's pixels.
     for (name, images) in [("upscale", &upscaled), ("nearest neighbour", &nearest)] {
         let n = images.len() as f64;
         let (l1, mse) = images
