@@ -1,6 +1,7 @@
 // The gantry page: pick a generator, generate a grid, interpolate, download; or, for an
 // upscaler (Pix2Pix), shrink pictures to its input size and show what it restores.
-// All inference happens in worker.js; this file only handles the page.
+// All inference, grid layout and drawing happen in worker.js (gantry-web, the same contract
+// `gantry sample` draws by); this file only handles the page. It reads no gantry.* key.
 
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -39,44 +40,15 @@ function setBusy(busy, text) {
   if (text) $('status').textContent = text;
 }
 
-// NCHW floats in [lo, hi] to a grid on the canvas, 2-pixel gaps, ⌈√n⌉ columns by default.
-function draw({ data, shape }, columns) {
-  const [n, c, h, w] = shape;
-  const [lo, hi] = meta.range;
-  const cols = columns ?? Math.ceil(Math.sqrt(n)), rows = Math.ceil(n / cols), pad = 2;
+// A grid the worker drew (gantry-web's contract, as `gantry sample` draws it) onto the canvas.
+function draw(result) {
+  const { width, height, rgba } = result.picture;
   const canvas = $('grid');
-  canvas.width = cols * (w + pad) + pad;
-  canvas.height = rows * (h + pad) + pad;
-  const ctx = canvas.getContext('2d');
-  const img = ctx.createImageData(canvas.width, canvas.height);
-  img.data.fill(24);
-  for (let i = 3; i < img.data.length; i += 4) img.data[i] = 255;
-  const byte = (v) => Math.max(0, Math.min(255, Math.round((v - lo) / (hi - lo) * 255)));
-  for (let k = 0; k < n; k++) {
-    const ox = pad + (k % cols) * (w + pad), oy = pad + Math.floor(k / cols) * (h + pad);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const at = (ch) => data[((k * c + ch) * h + y) * w + x];
-      const o = ((oy + y) * canvas.width + ox + x) * 4;
-      const r = byte(at(0));
-      img.data[o] = r;
-      img.data[o + 1] = c === 3 ? byte(at(1)) : r;
-      img.data[o + 2] = c === 3 ? byte(at(2)) : r;
-    }
-  }
-  ctx.putImageData(img, 0, 0);
-  lastImages = { data, shape };
+  canvas.width = width;
+  canvas.height = height;
+  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), width, height), 0, 0);
+  lastImages = { data: result.data, shape: result.shape };
   window.gantryLastImages = lastImages; // read by the browser tests
-}
-
-function describe(info) {
-  const props = info.props ?? {};
-  const parse = (key, fallback) => { try { return JSON.parse(props[key]); } catch { return fallback; } };
-  const range = parse('gantry.value_range', [-1, 1]);
-  const classes = parse('gantry.class_names', []);
-  // An upscaler: its input image shape [c, h, w] and how many times larger its output is.
-  const source = info.sourceShape ?? null;
-  const scale = source ? info.outputs[0].shape[2] / source[1] : 1;
-  return { ...info, props, range, classes, source, scale };
 }
 
 async function load(source, label) {
@@ -85,26 +57,25 @@ async function load(source, label) {
   showError('');
   try {
     const { meta: info } = await ask(source);
-    meta = describe(info);
+    meta = info;
     const dl = $('info');
     dl.innerHTML = '';
     const rows = [
-      ['model', meta.props['gantry.model_kind'] ?? '(not a gantry export)'],
-      ['dataset', meta.props['gantry.dataset'] ?? '—'],
-      meta.source ? ['input', `image ${JSON.stringify(meta.source)}`] : ['latent', meta.latentDim],
+      ['model', meta.modelKind ?? '(not a gantry export)'],
+      ['dataset', meta.dataset ?? '—'],
+      upscalerOf(meta) ? ['input', `image ${JSON.stringify(meta.input.shape)}`] : ['latent', meta.input.dim],
       ['output', JSON.stringify(meta.outputs[0]?.shape)],
-      ['trained', meta.props['gantry.epochs'] ? `${meta.props['gantry.epochs']} epochs, ${meta.props['gantry.steps']} steps` : '—'],
+      ['trained', meta.epochs !== null ? `${meta.epochs} epochs, ${meta.steps} steps` : '—'],
     ];
     for (const [k, v] of rows) { dl.insertAdjacentHTML('beforeend', `<dt>${k}</dt><dd></dd>`); dl.lastElementChild.textContent = v; }
     const select = $('class');
     select.innerHTML = '';
     $('class-row').hidden = !meta.conditional;
     if (meta.conditional) {
-      const names = meta.classes.length ? meta.classes : [...Array(10).keys()].map(String);
-      names.forEach((name, i) => select.add(new Option(name, i)));
+      meta.classNames.forEach((name, i) => select.add(new Option(name, i)));
       select.add(new Option('one row per class', 'rows'));
     }
-    const upscaler = Boolean(meta.source);
+    const upscaler = upscalerOf(meta);
     $('sample-controls').hidden = upscaler;
     $('generate').hidden = upscaler;
     $('interpolate').hidden = upscaler;
@@ -124,11 +95,13 @@ async function load(source, label) {
   }
 }
 
-function labelsFor(n) {
+const upscalerOf = (info) => info.input.kind === 'source';
+
+// The class picker: one class for every image, or (undefined) one row per class.
+function chosenLabel() {
   if (!meta.conditional) return undefined;
   const choice = $('class').value;
-  const classes = Math.max(1, meta.classes.length || 10);
-  return [...Array(n).keys()].map((i) => (choice === 'rows' ? Math.floor(i / Math.ceil(Math.sqrt(n))) % classes : Number(choice)));
+  return choice === 'rows' ? undefined : Number(choice);
 }
 
 function settings() {
@@ -145,9 +118,10 @@ async function generate() {
   setBusy(true, 'Generating…');
   showError('');
   try {
-    const result = await ask({ type: 'generate', seed, n, labels: labelsFor(n) });
+    const result = await ask({ type: 'generate', seed, n, label: chosenLabel() });
     draw(result);
-    setBusy(false, `Generated ${n} image${n > 1 ? 's' : ''} (seed ${seed}) in ${result.ms.toFixed(0)} ms.`);
+    const count = result.shape[0];
+    setBusy(false, `Generated ${count} image${count > 1 ? 's' : ''} (seed ${seed}) in ${result.ms.toFixed(0)} ms.`);
   } catch (e) {
     setBusy(false, 'Generation failed.');
     showError(e.message);
@@ -159,7 +133,7 @@ async function interpolate() {
   setBusy(true, `Interpolating seed ${seed} → ${seed + 1}…`);
   try {
     let total = 0;
-    await ask({ type: 'interpolate', seedA: seed, seedB: seed + 1, n, frames: 24, labels: labelsFor(n) }, (frame) => {
+    await ask({ type: 'interpolate', seedA: seed, seedB: seed + 1, n, frames: 24, label: chosenLabel() }, (frame) => {
       total += frame.ms;
       draw(frame);
       $('status').textContent = `Interpolating seed ${seed} → ${seed + 1}: frame ${frame.frame}/${frame.frames}`;
@@ -171,50 +145,21 @@ async function interpolate() {
   }
 }
 
-// Pictures (full size, RGBA pixels) to the model's [-1, 1] values: grey by luma for a
-// one-channel model. Returns the originals and their sources, the mean of each
-// scale × scale block, which is how training made its inputs.
-function toSources(pictures) {
-  const [c, h, w] = meta.source, s = meta.scale, H = h * s, W = w * s;
-  const n = pictures.length;
-  const targets = new Float32Array(n * c * H * W), sources = new Float32Array(n * c * h * w);
-  pictures.forEach((rgba, k) => {
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const o = (y * W + x) * 4;
-      const [r, g, b] = [rgba[o], rgba[o + 1], rgba[o + 2]];
-      const values = c === 1 ? [0.299 * r + 0.587 * g + 0.114 * b] : [r, g, b];
-      values.forEach((v, ch) => { targets[((k * c + ch) * H + y) * W + x] = v / 127.5 - 1; });
-    }
-    for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      let sum = 0;
-      for (let dy = 0; dy < s; dy++) for (let dx = 0; dx < s; dx++) sum += targets[((k * c + ch) * H + y * s + dy) * W + x * s + dx];
-      sources[((k * c + ch) * h + y) * w + x] = sum / (s * s);
-    }
-  });
-  return { targets, sources, shape: [n, c, h, w] };
-}
-
-// Upscale pictures and draw, per picture: the source enlarged, the output, the original.
+// Upscale pictures (RGBA pixels of the model's output size) and draw, per picture: the
+// source enlarged, the output, the original. The worker makes the sources as training
+// did (block means) and lays out the triples.
 async function upscale(pictures, what) {
-  const { targets, sources, shape } = toSources(pictures);
-  const [n, c, h, w] = shape, s = meta.scale, H = h * s, W = w * s, size = c * H * W;
+  const [c, h, w] = meta.input.shape, s = meta.input.scale;
+  const rgba = new Uint8Array(pictures.reduce((n, p) => n + p.length, 0));
+  pictures.reduce((at, p) => { rgba.set(p, at); return at + p.length; }, 0);
   setBusy(true, `Upscaling ${what}…`);
   showError('');
   try {
-    const result = await ask({ type: 'translate', data: sources.slice() });
-    const triples = new Float32Array(3 * n * size);
-    for (let k = 0; k < n; k++) {
-      const base = 3 * k * size;
-      for (let ch = 0; ch < c; ch++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-        triples[base + (ch * H + y) * W + x] = sources[((k * c + ch) * h + Math.floor(y / s)) * w + Math.floor(x / s)];
-      }
-      triples.set(result.data.subarray(k * size, (k + 1) * size), base + size);
-      triples.set(targets.subarray(k * size, (k + 1) * size), base + 2 * size);
-    }
-    draw({ data: triples, shape: [3 * n, c, H, W] }, n > 1 ? 6 : 3);
-    window.gantryLastSources = { data: Array.from(sources), shape };
-    window.gantryLastOutput = { data: Array.from(result.data), shape: result.shape };
-    setBusy(false, `Upscaled ${what}, ${h}×${w} → ${H}×${W}, in ${result.ms.toFixed(0)} ms. Left to right: the input, the upscale, the original.`);
+    const result = await ask({ type: 'upscale', rgba, n: pictures.length });
+    draw(result);
+    window.gantryLastSources = result.sources;
+    window.gantryLastOutput = result.output;
+    setBusy(false, `Upscaled ${what}, ${h}×${w} → ${h * s}×${w * s}, in ${result.ms.toFixed(0)} ms. Left to right: the input, the upscale, the original.`);
   } catch (e) {
     setBusy(false, 'Upscaling failed.');
     showError(e.message);
@@ -233,7 +178,7 @@ function pixels(image, [sx, sy, sw, sh], W, H) {
 // The model's example strip: full-size pictures side by side in one PNG.
 async function upscaleExamples() {
   const bitmap = await createImageBitmap(await (await fetch(`models/${meta.examples}`)).blob());
-  const H = meta.source[1] * meta.scale, W = meta.source[2] * meta.scale;
+  const H = meta.input.shape[1] * meta.input.scale, W = meta.input.shape[2] * meta.input.scale;
   const count = Math.floor(bitmap.width / W);
   const pictures = [...Array(count).keys()].map((k) => pixels(bitmap, [k * W, 0, W, H], W, H));
   await upscale(pictures, `${count} faces the model never saw`);
@@ -241,12 +186,12 @@ async function upscaleExamples() {
 
 // A user's picture: its centre square, resized to the model's output size.
 async function upscalePicture(file) {
-  if (!file || !meta?.source) return;
+  if (!file || !meta || !upscalerOf(meta)) return;
   try {
     const bitmap = await createImageBitmap(file);
     const side = Math.min(bitmap.width, bitmap.height);
     const region = [(bitmap.width - side) / 2, (bitmap.height - side) / 2, side, side];
-    const H = meta.source[1] * meta.scale, W = meta.source[2] * meta.scale;
+    const H = meta.input.shape[1] * meta.input.scale, W = meta.input.shape[2] * meta.input.scale;
     await upscale([pixels(bitmap, region, W, H)], file.name);
   } catch (e) {
     showError(`Could not read ${file.name} as a picture: ${e.message}`);

@@ -1,11 +1,13 @@
 //! `gantry`: train GANs, sample them, export them, serve the page, get their data.
+//!
+//! - [`commands`]: the clap tree, one file per subcommand.
+//! - [`common`]: the flags several subcommands share.
 
-mod cli;
-mod eval;
-mod serve;
+mod commands;
+mod common;
 
 fn main() {
-    if let Err(error) = cli::run() {
+    if let Err(error) = commands::run() {
         eprintln!("error: {error:#}");
         std::process::exit(1);
     }

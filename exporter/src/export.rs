@@ -1,15 +1,14 @@
 //! `gantry export`: a checkpoint in, a verified `.onnx` file out.
 
 use crate::graph::generator_model;
-use crate::metadata::ModelMetadata;
 use crate::runtime::OrtGenerator;
-use anyhow::{Context, bail};
-use burn::module::Module;
+use anyhow::bail;
 use burn::tensor::Device;
+use gantry_onnx::contract::{GeneratorInput, ModelMetadata};
 use gantry_trainer::eval::report::load_quality;
+use gantry_trainer::fs_atomic;
+use gantry_trainer::inference::{TrainedRun, generate, translate};
 use gantry_trainer::latent::{self, Stream};
-use gantry_trainer::training::checkpoint;
-use gantry_trainer::training::run::{generate, load_run_config, translate};
 use prost::Message;
 use std::path::{Path, PathBuf};
 
@@ -46,18 +45,15 @@ pub struct ExportReport {
 
 impl std::fmt::Display for ExportReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let input = match self.metadata.source_shape {
-            Some(shape) => format!("image_lr {shape:?}"),
-            None => format!("latent {}", self.metadata.latent_dim),
-        };
         write!(
             f,
-            "{} ({} KiB) from {}: {} on {}, {input}, image {:?}",
+            "{} ({} KiB) from {}: {} on {}, {}, image {:?}",
             self.path.display(),
             self.bytes / 1024,
             self.checkpoint.display(),
             self.metadata.model_kind,
             self.metadata.dataset,
+            self.metadata.input,
             self.metadata.image_shape
         )?;
         for (batch, diff) in &self.parity {
@@ -77,105 +73,86 @@ pub fn export_checkpoint(
     out: &Path,
     options: &ExportOptions,
 ) -> anyhow::Result<ExportReport> {
-    let checkpoint = checkpoint::resolve(checkpoint)?;
-    let run_dir = checkpoint::run_dir_of(&checkpoint)
-        .filter(|dir| dir.join("config.json").exists())
-        .with_context(|| {
-            format!(
-                "{}: not inside a run directory (no config.json two levels up)",
-                checkpoint.display()
-            )
-        })?;
-    let config = load_run_config(&run_dir)?;
-    let device = Device::flex();
-    let (state, position) = checkpoint::load(&checkpoint, &config, &device.clone().autodiff())?;
-    let generator = state.generator.valid();
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty())
+        && !parent.is_dir()
+    {
+        bail!("{}: the output folder does not exist", parent.display());
+    }
+    let run = TrainedRun::open(checkpoint, &Device::flex())?;
+    let config = &run.config;
     let metadata = ModelMetadata {
         model_kind: config.model.name().into(),
         dataset: config.dataset.to_string(),
         class_names: config.dataset.class_names(),
-        conditional: config.model.classes().is_some(),
-        latent_dim: config.model.latent_dim(),
+        input: run.input(),
         image_shape: config.model.image_shape(),
-        source_shape: config.model.source_shape(),
         value_range: [-1.0, 1.0],
-        epochs: position.epoch,
-        steps: position.step,
+        epochs: run.position.epoch,
+        steps: run.position.step,
         // Figures `gantry eval` (or training's periodic evaluation) saved beside the weights.
-        quality: load_quality(&checkpoint)?
+        quality: load_quality(&run.checkpoint)?
             .map(|report| report.figures())
             .unwrap_or_default(),
     };
-    let model = generator_model(&config.model.spec(), &generator, &metadata)?;
-    let bytes = model.encode_to_vec();
-
-    let tmp = temp_path(out);
-    write_new(&tmp, &bytes)?;
-    let result = (|| {
-        let mut parity = Vec::new();
+    let bytes = generator_model(&config.model.spec(), &run.generator, &metadata)?.encode_to_vec();
+    let mut parity = Vec::new();
+    fs_atomic::write_with(out, |tmp| {
+        fs_atomic::write_plain(tmp, &bytes)?;
         if options.verify {
-            let mut ort = OrtGenerator::open(&tmp)?;
+            let mut ort = OrtGenerator::open(tmp)?;
             for &n in &options.batches {
-                let ((expected, expected_shape), (actual, actual_shape)) = if let Some([c, h, w]) =
-                    metadata.source_shape
-                {
-                    // Any image in [-1, 1] is a source: squashed normal values.
-                    let mut sources =
-                        latent::normal_batch(1, Stream::Sample, n as u64, n, c * h * w);
-                    sources.iter_mut().for_each(|v| *v = v.tanh());
-                    let shape = [n, c, h, w];
-                    (
-                        translate(&generator, sources.clone(), shape, &device),
-                        ort.translate(&sources, shape)?,
-                    )
-                } else {
-                    let z =
-                        latent::normal_batch(1, Stream::Sample, n as u64, n, metadata.latent_dim);
-                    // Every class in turn, so each row of the embedding table is checked.
-                    let labels = config
-                        .model
-                        .classes()
-                        .map(|k| (0..n as i64).map(|i| i % k as i64).collect::<Vec<_>>());
-                    (
-                        generate(
-                            &generator,
-                            z.clone(),
-                            labels.clone(),
-                            metadata.latent_dim,
-                            &device,
-                        ),
-                        ort.generate(&z, n, labels.as_deref())?,
-                    )
-                };
-                if actual_shape != expected_shape {
-                    bail!("ONNX Runtime gives shape {actual_shape:?}, burn {expected_shape:?}");
-                }
-                let diff = max_abs_diff(&expected, &actual);
-                if diff.is_nan() || diff > options.tolerance {
-                    bail!(
-                        "ONNX Runtime and burn differ by {diff:e} at batch {n} (tolerance {:e})",
-                        options.tolerance
-                    );
-                }
-                parity.push((n, diff));
+                parity.push((n, parity_at(&run, &mut ort, n, options.tolerance)?));
             }
         }
-        std::fs::rename(&tmp, out).with_context(|| format!("{}: cannot write", out.display()))?;
-        Ok(parity)
-    })();
-    match result {
-        Ok(parity) => Ok(ExportReport {
-            path: out.to_path_buf(),
-            checkpoint,
-            bytes: bytes.len(),
-            metadata,
-            parity,
-        }),
-        Err(e) => {
-            std::fs::remove_file(&tmp).ok();
-            Err(e)
+        Ok(())
+    })?;
+    Ok(ExportReport {
+        path: out.to_path_buf(),
+        checkpoint: run.checkpoint,
+        bytes: bytes.len(),
+        metadata,
+        parity,
+    })
+}
+
+/// The largest |Δ| between burn and ONNX Runtime at batch `n`; an error past `tolerance`.
+fn parity_at(
+    run: &TrainedRun,
+    ort: &mut OrtGenerator,
+    n: usize,
+    tolerance: f32,
+) -> anyhow::Result<f32> {
+    let ((expected, expected_shape), (actual, actual_shape)) = match run.input() {
+        GeneratorInput::Source {
+            shape: [c, h, w], ..
+        } => {
+            // Any image in [-1, 1] is a source: squashed normal values.
+            let mut sources = latent::normal_batch(1, Stream::Sample, n as u64, n, c * h * w);
+            sources.iter_mut().for_each(|v| *v = v.tanh());
+            let shape = [n, c, h, w];
+            (
+                translate(&run.generator, sources.clone(), shape, &run.device)?,
+                ort.translate(&sources, shape)?,
+            )
         }
+        GeneratorInput::Latent { dim, classes } => {
+            let z = latent::normal_batch(1, Stream::Sample, n as u64, n, dim);
+            // Every class in turn, so each row of the embedding table is checked.
+            let labels = classes.map(|k| (0..n as i64).map(|i| i % k as i64).collect::<Vec<_>>());
+            (
+                generate(&run.generator, z.clone(), labels.clone(), dim, &run.device)?,
+                ort.generate(&z, n, labels.as_deref())?,
+            )
+        }
+    };
+    if actual_shape != expected_shape {
+        bail!("ONNX Runtime gives shape {actual_shape:?}, burn {expected_shape:?}");
     }
+    let diff = max_abs_diff(&expected, &actual);
+    if diff.is_nan() || diff > tolerance {
+        bail!("ONNX Runtime and burn differ by {diff:e} at batch {n} (tolerance {tolerance:e})");
+    }
+    Ok(diff)
 }
 
 /// The largest |a - b| (NaN if any difference is NaN).
@@ -190,22 +167,4 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         worst = worst.max(d);
     }
     worst
-}
-
-fn temp_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "model.onnx".into());
-    out.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-}
-
-fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        if !parent.is_dir() {
-            bail!("{}: the output folder does not exist", parent.display());
-        }
-    }
-    std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
 }

@@ -17,7 +17,9 @@ use gantry_onnx::{
 use gantry_trainer::model::spec::infer_shapes;
 use gantry_trainer::model::{GanSpec, Generator, Layer, LayerSpec, Network};
 
-use crate::metadata::ModelMetadata;
+use gantry_onnx::contract::{
+    GeneratorInput, IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, ModelMetadata, SOURCE_INPUT,
+};
 
 /// Why a network cannot be exported.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -320,18 +322,10 @@ pub fn generator_model(
     meta: &ModelMetadata,
 ) -> Result<ModelProto, ExportError> {
     let specs = &spec.generator;
-    let latent = meta.latent_dim;
-    if latent != spec.latent_dim
-        || meta.conditional != spec.conditioning.is_some()
-        || meta.source_shape != spec.source
-    {
+    if meta.input != spec.input {
         return Err(ExportError::Shape(format!(
-            "metadata (latent {latent}, conditional {}, source {:?}) does not describe the model (latent {}, conditional {}, source {:?})",
-            meta.conditional,
-            meta.source_shape,
-            spec.latent_dim,
-            spec.conditioning.is_some(),
-            spec.source
+            "metadata ({}) does not describe the model ({})",
+            meta.input, spec.input
         )));
     }
     let input = spec.generator_input();
@@ -349,33 +343,42 @@ pub fn generator_model(
         initializers: Vec::new(),
     };
     let batch = || Dim::Named("N".into());
-    let inputs = if let Some([sc, sh, sw]) = spec.source {
-        // A translation generator's layers read the source image as it is.
-        g.layers(
-            specs,
-            &generator.network.layers,
-            &shapes,
-            SOURCE_INPUT,
-            "image",
-        )?;
-        vec![value_info(
-            SOURCE_INPUT,
-            data_type::FLOAT,
-            &[batch(), Dim::Fixed(sc), Dim::Fixed(sh), Dim::Fixed(sw)],
-        )]
-    } else {
-        latent_input(&mut g, spec, generator, input[0])?;
-        g.layers(specs, &generator.network.layers, &shapes, "x0", "image")?;
-        std::iter::once(value_info(
-            "z",
-            data_type::FLOAT,
-            &[batch(), Dim::Fixed(latent)],
-        ))
-        .chain(
-            spec.conditioning
-                .map(|_| value_info("label", data_type::INT64, &[batch()])),
-        )
-        .collect()
+    let inputs = match spec.input {
+        GeneratorInput::Source {
+            shape: [sc, sh, sw],
+            ..
+        } => {
+            // A translation generator's layers read the source image as it is.
+            g.layers(
+                specs,
+                &generator.network.layers,
+                &shapes,
+                SOURCE_INPUT,
+                IMAGE_OUTPUT,
+            )?;
+            vec![value_info(
+                SOURCE_INPUT,
+                data_type::FLOAT,
+                &[batch(), Dim::Fixed(sc), Dim::Fixed(sh), Dim::Fixed(sw)],
+            )]
+        }
+        GeneratorInput::Latent { dim, classes } => {
+            latent_input(&mut g, spec, generator, input[0])?;
+            g.layers(
+                specs,
+                &generator.network.layers,
+                &shapes,
+                "x0",
+                IMAGE_OUTPUT,
+            )?;
+            std::iter::once(value_info(
+                LATENT_INPUT,
+                data_type::FLOAT,
+                &[batch(), Dim::Fixed(dim)],
+            ))
+            .chain(classes.map(|_| value_info(LABEL_INPUT, data_type::INT64, &[batch()])))
+            .collect()
+        }
     };
     let graph = GraphProto {
         name: format!("gantry_{}_generator", meta.model_kind),
@@ -383,7 +386,7 @@ pub fn generator_model(
         initializer: g.initializers,
         input: inputs,
         output: vec![value_info(
-            "image",
+            IMAGE_OUTPUT,
             data_type::FLOAT,
             &[batch(), Dim::Fixed(c), Dim::Fixed(h), Dim::Fixed(w)],
         )],
@@ -393,16 +396,13 @@ pub fn generator_model(
         ),
         ..Default::default()
     };
-    let doc = if spec.source.is_some() {
+    let doc = if let GeneratorInput::Source { .. } = spec.input {
         "A Pix2Pix generator: a low-resolution image in [-1, 1] to the full-size image in [-1, 1]."
     } else {
         "A GAN generator: latent z (standard normal) to images in [-1, 1]."
     };
     Ok(model_proto(graph, doc, meta.to_props()))
 }
-
-/// The input of a translation (Pix2Pix) generator: the low-resolution image.
-pub const SOURCE_INPUT: &str = "image_lr";
 
 /// The nodes from `z` (and `label`) to `x0`, what a latent generator's layers read:
 /// `[N, latent (+ embedding), 1, 1]`.
@@ -413,26 +413,26 @@ fn latent_input(
     width: usize,
 ) -> Result<(), ExportError> {
     // A conditional generator's layers see [z, embedding(label)], as in the burn module.
-    let network_input = match (&spec.conditioning, &generator.label_embedding) {
-        (Some(_), Some(embedding)) => {
+    let network_input = match (spec.input.is_conditional(), &generator.label_embedding) {
+        (true, Some(embedding)) => {
             let table = g.weight("label_embedding.weight".into(), values(&embedding.weight));
             g.nodes.push(node(
                 "Gather",
                 "label_embedding",
-                &[&table, "label"],
+                &[&table, LABEL_INPUT],
                 &["label_embedded"],
                 vec![attr_int("axis", 0)],
             ));
             g.nodes.push(node(
                 "Concat",
                 "z_and_label",
-                &["z", "label_embedded"],
+                &[LATENT_INPUT, "label_embedded"],
                 &["z_label"],
                 vec![attr_int("axis", 1)],
             ));
             "z_label"
         }
-        (None, None) => "z",
+        (false, None) => LATENT_INPUT,
         _ => {
             return Err(ExportError::Shape(
                 "the module's label embedding does not match the spec".into(),

@@ -3,7 +3,8 @@
 //!
 //! - [`graph`]: the ONNX graph of a network, built from the same [`LayerSpec`]s as the burn
 //!   module, with the module's weights (BatchNorm in inference form).
-//! - [`metadata`]: what a consumer needs to present a model (`metadata_props`).
+//! - [`ModelMetadata`]: what a consumer needs to present a model (`metadata_props`),
+//!   from the contract in `gantry_onnx::contract`, which the browser runtime reads by.
 //! - [`export`]: checkpoint in, verified `.onnx` out, written atomically.
 //! - [`onnx_eval`]: ONNX files in `gantry eval`: an exported generator as the image
 //!   source, a user's Inception network as the feature extractor.
@@ -13,10 +14,9 @@
 
 pub mod export;
 pub mod graph;
-pub mod metadata;
 pub mod onnx_eval;
 pub mod runtime;
 
 pub use export::{ExportOptions, ExportReport, export_checkpoint};
+pub use gantry_onnx::contract::{GeneratorInput, ModelMetadata};
 pub use graph::{ExportError, generator_model, network_model};
-pub use metadata::ModelMetadata;

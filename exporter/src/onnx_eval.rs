@@ -2,9 +2,9 @@
 //! feature network (`--inception`, e.g. Inception-v3 pool3) as the feature extractor. Both
 //! run in ONNX Runtime, the same engine the exports are verified with.
 
-use crate::metadata::ModelMetadata;
 use crate::runtime::{OrtGenerator, environment};
 use anyhow::{Context, bail};
+use gantry_onnx::contract::ModelMetadata;
 use gantry_onnx::{DimensionValue, ModelProto};
 use gantry_trainer::eval::report::{FeatureExtractor, ImageSource};
 use gantry_trainer::eval::stats::Features;
@@ -28,14 +28,17 @@ pub struct OnnxGenerator {
 impl OnnxGenerator {
     pub fn open(path: &Path) -> anyhow::Result<Self> {
         let model = decode(path)?;
-        let metadata = ModelMetadata::from_props(&model.metadata_props).map_err(|e| {
+        let not_ours = |why: String| {
             anyhow::anyhow!(
-                "{}: not a gantry export ({e}); gantry eval reads the dataset and shapes from gantry's metadata",
+                "{}: not a gantry export ({why}); gantry eval reads the dataset and shapes from gantry's metadata",
                 path.display()
             )
-        })?;
+        };
+        let metadata = ModelMetadata::from_props(&model.metadata_props)
+            .map_err(not_ours)?
+            .ok_or_else(|| not_ours("no gantry.format".into()))?;
         anyhow::ensure!(
-            metadata.source_shape.is_none(),
+            metadata.input.latent_dim().is_some(),
             "{}: a {} model translates images; gantry eval measures generators of z",
             path.display(),
             metadata.model_kind
@@ -49,13 +52,11 @@ impl OnnxGenerator {
 
 impl ImageSource for OnnxGenerator {
     fn latent_dim(&self) -> usize {
-        self.metadata.latent_dim
+        self.metadata.input.latent_dim().unwrap_or(0)
     }
 
     fn classes(&self) -> Option<usize> {
-        self.metadata
-            .conditional
-            .then_some(self.metadata.class_names.len())
+        self.metadata.input.classes()
     }
 
     fn image_shape(&self) -> [usize; 3] {
@@ -63,7 +64,7 @@ impl ImageSource for OnnxGenerator {
     }
 
     fn generate(&mut self, z: &[f32], labels: Option<&[i64]>) -> anyhow::Result<Vec<f32>> {
-        let n = z.len() / self.metadata.latent_dim;
+        let n = z.len() / self.latent_dim().max(1);
         Ok(self.ort.generate(z, n, labels)?.0)
     }
 }

@@ -5,6 +5,7 @@
 //! so building gantry downloads nothing.
 
 use anyhow::{Context, bail};
+use gantry_onnx::contract::{IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, SOURCE_INPUT};
 use ort::session::Session;
 use ort::value::Tensor;
 use std::path::{Path, PathBuf};
@@ -89,9 +90,10 @@ impl OrtGenerator {
         let outputs = match labels {
             Some(labels) => {
                 let labels = Tensor::from_array(([n], labels.to_vec())).context("label tensor")?;
-                self.session.run(ort::inputs!["z" => z, "label" => labels])
+                self.session
+                    .run(ort::inputs![LATENT_INPUT => z, LABEL_INPUT => labels])
             }
-            None => self.session.run(ort::inputs!["z" => z]),
+            None => self.session.run(ort::inputs![LATENT_INPUT => z]),
         }
         .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
         image_output(&outputs)
@@ -106,14 +108,14 @@ impl OrtGenerator {
         let sources = Tensor::from_array((shape, sources.to_vec())).context("image_lr tensor")?;
         let outputs = self
             .session
-            .run(ort::inputs![crate::graph::SOURCE_INPUT => sources])
+            .run(ort::inputs![SOURCE_INPUT => sources])
             .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
         image_output(&outputs)
     }
 }
 
 fn image_output(outputs: &ort::session::SessionOutputs) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
-    let (shape, values) = outputs["image"]
+    let (shape, values) = outputs[IMAGE_OUTPUT]
         .try_extract_tensor::<f32>()
         .map_err(|e| anyhow::anyhow!("ONNX Runtime output: {e}"))?;
     Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))

@@ -58,7 +58,7 @@ fn an_onnx_feature_network_measures_like_the_classifier_it_was_exported_from() {
         samples: 500,
         ..EvalOptions::default()
     };
-    let mut source = BurnGenerator::new(&generator, &gan.model, &device);
+    let mut source = BurnGenerator::new(&generator, &gan.model.spec(), &device);
     let plain = evaluate(&mut source, &mut trained, None, &train, &test, &options).unwrap();
     let via_onnx = evaluate(
         &mut source,

@@ -1,7 +1,9 @@
 //! Exports of trained generators: ONNX Runtime parity, the official checker, metadata, and
 //! refusals that leave nothing behind.
 
-use gantry_exporter::{ExportOptions, ModelMetadata, export_checkpoint, generator_model};
+use gantry_exporter::{
+    ExportOptions, GeneratorInput, ModelMetadata, export_checkpoint, generator_model,
+};
 use gantry_onnx::{DimensionValue, ModelProto};
 use gantry_trainer::data::DatasetName;
 use gantry_trainer::model::{DcganConfig, LayerSpec};
@@ -124,13 +126,15 @@ fn export_matches_onnx_runtime_and_passes_the_official_checker() {
     ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
     }
-    let meta = ModelMetadata::from_props(&model.metadata_props).unwrap();
+    let meta = ModelMetadata::from_props(&model.metadata_props)
+        .unwrap()
+        .unwrap();
     assert_eq!(meta.model_kind, "dcgan28");
     assert_eq!(meta.dataset, "mnist");
     assert_eq!(meta.class_names.len(), 10);
     assert_eq!(
-        (meta.latent_dim, meta.image_shape, meta.steps),
-        (100, [1, 28, 28], 3)
+        (meta.input.latent_dim(), meta.image_shape, meta.steps),
+        (Some(100), [1, 28, 28], 3)
     );
     assert_eq!(meta.value_range, [-1.0, 1.0]);
 
@@ -240,10 +244,11 @@ fn a_module_that_does_not_match_its_spec_is_refused_naming_the_layer() {
         model_kind: "dcgan28".into(),
         dataset: "mnist".into(),
         class_names: vec![],
-        conditional: false,
-        latent_dim: 100,
+        input: GeneratorInput::Latent {
+            dim: 100,
+            classes: None,
+        },
         image_shape: [1, 28, 28],
-        source_shape: None,
         value_range: [-1.0, 1.0],
         epochs: 0,
         steps: 0,

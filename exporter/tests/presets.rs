@@ -62,19 +62,21 @@ fn every_preset_exports_with_onnx_runtime_parity() {
         let model = ModelProto::decode(std::fs::read(&out).unwrap().as_slice()).unwrap();
         let graph = model.graph.as_ref().unwrap();
         let inputs: Vec<&str> = graph.input.iter().map(|i| i.name.as_str()).collect();
-        let meta = ModelMetadata::from_props(&model.metadata_props).unwrap();
+        let meta = ModelMetadata::from_props(&model.metadata_props)
+            .unwrap()
+            .unwrap();
         assert_eq!(meta.model_kind, config.model.name());
         if let Some(source) = config.model.source_shape() {
             assert_eq!(inputs, ["image_lr"], "{}", preset.name);
-            assert_eq!(meta.source_shape, Some(source));
-            assert_eq!(meta.latent_dim, 0);
+            assert_eq!(meta.input.source_shape(), Some(source));
+            assert_eq!(meta.input.latent_dim(), None);
         } else if config.model.classes().is_some() {
             assert_eq!(inputs, ["z", "label"], "{}", preset.name);
-            assert!(meta.conditional);
+            assert!(meta.input.is_conditional());
             assert_eq!(meta.class_names.len(), 10);
         } else {
             assert_eq!(inputs, ["z"], "{}", preset.name);
-            assert!(!meta.conditional);
+            assert!(!meta.input.is_conditional());
         }
 
         let script = "import sys, onnx\n\

@@ -1,4 +1,5 @@
-//! The part of the ONNX schema (`onnx.proto`, IR version 8+) that gantry writes and reads.
+//! The part of the ONNX schema (`onnx.proto`, IR version 8+) that gantry writes and reads,
+//! and the contract every exported generator keeps.
 //!
 //! Hand-declared `prost` messages with the official field numbers: no `protoc` or build
 //! script, and the same types compile for the exporter (native) and the browser runtime
@@ -7,8 +8,12 @@
 //!
 //! - [`proto`]: the messages.
 //! - [`build`]: small constructors for tensors, attributes, nodes and typed values.
+//! - [`contract`]: what a generator takes and makes, its `gantry.*` metadata, the layout
+//!   of a sample grid and an upscaler's pictures — the one description the trainer, the
+//!   exporter, the browser runtime and (through it) the page share.
 
 pub mod build;
+pub mod contract;
 pub mod proto;
 
 pub use proto::*;

@@ -108,7 +108,9 @@ test('the class picker of a conditional model draws the chosen class, or one row
   for (const choice of ['7', 'rows']) {
     await page.evaluate(() => { document.getElementById('status').textContent = ''; });
     await page.selectOption('#class', choice);
-    await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+    // One row per class shows every class: 10 rows of ⌈√64⌉ = 8, as `gantry sample` draws.
+    const count = choice === 'rows' ? 80 : 64;
+    await page.waitForFunction((c) => new RegExp(`Generated ${c} images \\(seed 1\\)`).test(document.getElementById('status').textContent), count, { timeout: 120_000 });
     const { worst, std } = compare(await lastImages(), reference(path.join(www, 'models', m.file), 1, 64, choice));
     console.log(`${m.title}, class ${choice}: max |Δ| vs ONNX Runtime = ${worst.toExponential(2)}`);
     assert.ok(worst <= 1e-4, `class ${choice}: max |Δ| ${worst}`);
@@ -119,6 +121,63 @@ test('the class picker of a conditional model draws the chosen class, or one row
   await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, models[0].file, { timeout: 60_000 });
   await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
 });
+
+// The canvas's pixels, and a PNG's pixels decoded by the same browser.
+async function canvasPixels() {
+  return page.evaluate(() => {
+    const c = document.getElementById('grid');
+    return { width: c.width, height: c.height, rgba: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
+  });
+}
+
+async function pngPixels(file) {
+  const url = `data:image/png;base64,${readFileSync(file).toString('base64')}`;
+  return page.evaluate(async (src) => {
+    const bitmap = await createImageBitmap(await (await fetch(src)).blob());
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    return { width: bitmap.width, height: bitmap.height, rgba: Array.from(ctx.getImageData(0, 0, bitmap.width, bitmap.height).data) };
+  }, url);
+}
+
+test('the page draws the grid `gantry sample` draws for a conditional model, pixel for pixel', async () => {
+  // A conditional run of a few steps, exported, then sampled by both: the CLI writes a PNG,
+  // the page draws "one row per class" for the same seed and count.
+  const dir = mkdtempSync(path.join(tmpdir(), 'gantry-grid-'));
+  const run = path.join(dir, 'run'), onnx = path.join(dir, 'cgan.onnx'), png = path.join(dir, 'sample.png');
+  const dataDir = process.env.GANTRY_DATA_DIR ?? path.join(root, 'data');
+  execFileSync(gantry, ['train', '--preset', 'mnist-cgan-mlp', '--limit', '64', '--batch-size', '32', '--max-steps', '2', '--out', run, '--data-dir', dataDir], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(gantry, ['export', '--checkpoint', run, '--out', onnx], { stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(gantry, ['sample', '--checkpoint', run, '--n', '16', '--seed', '3', '--out', png], { stdio: ['ignore', 'ignore', 'inherit'] });
+
+  await page.fill('#seed', '3');
+  await page.fill('#count', '16');
+  await page.setInputFiles('#file', onnx);
+  await page.waitForFunction(() => /Generated 16 images \(seed 3\)/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  await page.selectOption('#class', 'rows');
+  await page.waitForFunction(() => /Generated 40 images \(seed 3\)/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  const [drawn, sampled] = [await canvasPixels(), await pngPixels(png)];
+  assert.deepEqual([drawn.width, drawn.height], [sampled.width, sampled.height], 'the same grid size');
+  let differ = 0, worst = 0;
+  for (let i = 0; i < drawn.rgba.length; i++) {
+    const d = Math.abs(drawn.rgba[i] - sampled.rgba[i]);
+    if (d) differ++;
+    worst = Math.max(worst, d);
+  }
+  console.log(`page vs gantry sample, 10 rows of 4: ${drawn.width}×${drawn.height}, ${differ} of ${drawn.rgba.length} bytes differ (max ${worst})`);
+  // burn (native) and gantry-web (wasm) agree to ~1e-6, so a value can land on the other
+  // side of a rounding boundary: at most one level, for a handful of pixels.
+  assert.ok(worst <= 1, `a pixel differs by ${worst} levels`);
+  assert.ok(differ <= drawn.rgba.length / 1000, `${differ} bytes differ`);
+  await page.screenshot({ path: path.join(artifacts, 'page-vs-sample.png'), fullPage: true });
+  await page.fill('#seed', '1');
+  await page.fill('#count', '64');
+  await page.selectOption('#model', models0());
+  await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+});
+
+const models0 = () => JSON.parse(readFileSync(path.join(www, 'models/index.json'), 'utf8'))[0].file;
 
 // ONNX Runtime's output for the sources the page made.
 function referenceFor(model, sources) {

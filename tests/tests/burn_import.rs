@@ -5,9 +5,9 @@ use burn::tensor::{Device, Tensor, TensorData};
 use gantry_exporter::export::max_abs_diff;
 use gantry_exporter::runtime::OrtGenerator;
 use gantry_tests::fixtures::{TINY, fixtures_dir, make_tiny, tiny_config};
+use gantry_trainer::inference::generate;
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::checkpoint;
-use gantry_trainer::training::run::generate;
 
 #[test]
 fn the_export_imports_into_burn_and_all_three_agree() {
@@ -35,7 +35,7 @@ fn the_export_imports_into_burn_and_all_three_agree() {
         &device.clone().autodiff(),
     )
     .unwrap();
-    let (reference, shape) = generate(&state.generator, z.clone(), None, 100, &device);
+    let (reference, shape) = generate(&state.generator, z.clone(), None, 100, &device).unwrap();
     assert_eq!(shape, [n, 1, 28, 28]);
 
     // burn-onnx's generated code, fed the same latents.

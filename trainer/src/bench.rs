@@ -4,7 +4,7 @@
 //! figure: it measures the networks and the optimiser, which is what a backend changes.
 
 use crate::latent::{self, Stream};
-use crate::training::{GanState, TrainingConfig, noise};
+use crate::training::{GanState, StepPlan, TrainingConfig};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::time::Instant;
 
@@ -69,6 +69,7 @@ pub fn train_step(
     let device = device.clone().autodiff();
     let [c, h, w] = config.model.image_shape();
     let mut state = GanState::init(&config, &device);
+    let plan = StepPlan::new(&config);
     let mut step_ms = Vec::with_capacity(steps);
     for step in 0..warmup + steps {
         // Stand-in real images: values squashed into [-1, 1] as normalised data is.
@@ -82,12 +83,11 @@ pub fn train_step(
         real.iter_mut().for_each(|v| *v = v.tanh());
         let started = Instant::now();
         let real = Tensor::<4>::from_data(TensorData::new(real, [batch_size, c, h, w]), &device);
-        let z = noise(&config, step as u64, batch_size, &device);
         let labels = config.model.classes().map(|classes| {
             let labels = (0..batch_size as i64).map(|i| i % classes as i64).collect();
             Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &device)
         });
-        let (next, _stats) = state.step(real, labels, z, &config, step as u64);
+        let (next, _stats) = state.step(&plan, real, labels, step as u64)?;
         state = next;
         if step >= warmup {
             step_ms.push(started.elapsed().as_secs_f64() * 1000.0);

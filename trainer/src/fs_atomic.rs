@@ -21,9 +21,12 @@ pub fn temp_path(path: &Path) -> PathBuf {
 
 /// Write `bytes` to `path` atomically, creating its folder if needed.
 pub fn write(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    write_with(path, |tmp| {
-        std::fs::write(tmp, bytes).with_context(|| format!("{}: cannot write", tmp.display()))
-    })
+    write_with(path, |tmp| write_plain(tmp, bytes))
+}
+
+/// Write `bytes` to `path` as it is (the `fill` of [`write_with`] for plain bytes).
+pub fn write_plain(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    std::fs::write(path, bytes).with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// Let `fill` write the file at the temporary path it is given, then rename it to `path`;

@@ -6,6 +6,8 @@
 //!   burn module (here) and the ONNX graph (in `gantry-exporter`) are both built.
 //! - [`training`]: the adversarial training loop, its config, checkpoints that resume
 //!   exactly, and the metrics it records.
+//! - [`inference`]: a trained run opened ([`inference::TrainedRun`]), images for latents
+//!   or sources, and the grids people look at.
 //! - [`eval`]: sample quality in numbers: a classifier per dataset, Fréchet distance,
 //!   Inception-style score, precision/recall, conditional accuracy.
 //! - [`report`]: what a person looks at: sample grids and loss plots.
@@ -19,6 +21,7 @@ pub mod data;
 pub mod device;
 pub mod eval;
 pub mod fs_atomic;
+pub mod inference;
 pub mod latent;
 pub mod model;
 pub mod report;

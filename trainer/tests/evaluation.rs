@@ -60,6 +60,6 @@ fn training_evaluates_every_epoch_and_keeps_the_best_checkpoint() {
     assert_eq!(checkpoint::list(&run).unwrap().len(), 1);
     assert!(run.join("losses.png").exists());
     // And it loads as a checkpoint.
-    let config = gantry_trainer::training::run::load_run_config(&run).unwrap();
+    let config = gantry_trainer::inference::load_run_config(&run).unwrap();
     checkpoint::load(&best, &config, &options.device.clone().autodiff()).unwrap();
 }

@@ -6,11 +6,11 @@ mod common;
 
 use burn::tensor::{Device, Tensor};
 use gantry_trainer::data::{Batcher, ImageDataset, Split};
+use gantry_trainer::inference::{translate, translation_grid};
 use gantry_trainer::model::Pix2PixConfig;
 use gantry_trainer::model::{downsample_mean, upsample_nearest};
-use gantry_trainer::training::run::{translate, translation_grid};
 use gantry_trainer::training::{
-    GanState, ModelConfig, RunOptions, checkpoint, presets, resume, train,
+    GanState, ModelConfig, RunOptions, StepPlan, checkpoint, presets, resume, train,
 };
 
 /// burn's random generator is one per process: dropout in a test running alongside would
@@ -42,6 +42,7 @@ fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
     let device = Device::flex().autodiff();
     let batcher = Batcher::new(config.batch_size, config.seed);
     let mut state = GanState::init(&config, &device);
+    let plan = StepPlan::new(&config);
     let per_epoch = batcher.batches_per_epoch(&train);
     for step in 0..150u64 {
         let epoch = step as usize / per_epoch;
@@ -53,7 +54,7 @@ fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
             epoch,
             &device,
         );
-        let (next, stats) = state.step(real, None, None, &config, step);
+        let (next, stats) = state.step(&plan, real, None, step).unwrap();
         assert!(stats.is_finite(), "step {step}: {stats:?}");
         state = next;
     }
@@ -65,7 +66,8 @@ fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
     let source_shape = sources.dims();
     assert_eq!(source_shape, [10, 1, 8, 8]);
     let enlarged = values(upsample_nearest(sources.clone(), 4));
-    let (upscaled, shape) = translate(&state.generator, values(sources), source_shape, &cpu);
+    let (upscaled, shape) =
+        translate(&state.generator, values(sources), source_shape, &cpu).unwrap();
     assert_eq!(shape, [10, 1, 32, 32]);
     let targets = values(targets);
     let (ours, nearest) = (l1(&upscaled, &targets), l1(&enlarged, &targets));
@@ -76,7 +78,8 @@ fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
     );
 
     // The grid: per face, the enlarged source, the upscale, the original.
-    let (grid, grid_shape, columns) = translation_grid(&state.generator, &unseen, 4, 4, &cpu);
+    let grid = translation_grid(&state.generator, &unseen, 4, 4, &cpu).unwrap();
+    let (grid, grid_shape, columns) = (grid.values, grid.shape, grid.layout.columns);
     assert_eq!((grid_shape, columns), ([12, 1, 32, 32], 12));
     let image = 32 * 32;
     for k in 0..4 {
@@ -123,4 +126,37 @@ fn an_interrupted_pix2pix_run_resumes_exactly() {
     assert_eq!(common::max_abs_diff(&g1, &g2), 0.0, "generators differ");
     assert_eq!(common::max_abs_diff(&d1, &d2), 0.0, "discriminators differ");
     assert!(whole.join("samples/epoch-002.png").exists());
+}
+
+#[test]
+fn training_makes_sources_as_the_page_and_gantry_sample_do() {
+    // Training shrinks batches with tensors; the page and `gantry sample` with the contract's
+    // block mean. Both must give the upscaler the same sources.
+    let device = Device::flex();
+    let values = gantry_trainer::latent::normal_batch(
+        9,
+        gantry_trainer::latent::Stream::Sample,
+        0,
+        3,
+        2 * 16 * 16,
+    );
+    let tensor = burn::tensor::Tensor::<4>::from_data(
+        burn::tensor::TensorData::new(values.clone(), [3, 2, 16, 16]),
+        &device,
+    );
+    let ours = downsample_mean(tensor, 4)
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let contract = gantry_onnx::contract::pictures::block_mean(&values, [3, 2, 16, 16], 4).unwrap();
+    assert_eq!(ours.len(), contract.len());
+    let worst = ours
+        .iter()
+        .zip(&contract)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst < 1e-6,
+        "training's sources differ from the contract's by {worst}"
+    );
 }

@@ -3,11 +3,12 @@
 mod common;
 
 use burn::tensor::Device;
+use gantry_onnx::contract::GridLayout;
 use gantry_trainer::data::{Batcher, ImageDataset, Split};
+use gantry_trainer::inference::generate;
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::presets::{self, PRESETS};
-use gantry_trainer::training::run::{generate, grid_layout};
-use gantry_trainer::training::{GanState, Loss, TrainingConfig, noise};
+use gantry_trainer::training::{GanState, Objective, StepPlan, TrainingConfig};
 
 /// Two steps of `config` on the first real images of its dataset.
 fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
@@ -31,6 +32,7 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
     let order = batcher.epoch_order(&dataset, 0);
     let before = GanState::init(config, &device);
     let mut state = GanState::init(config, &device);
+    let plan = StepPlan::new(config);
     for b in 0..2 {
         let (real, labels) = batcher.augmented_images(
             &dataset,
@@ -40,10 +42,9 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
             &device,
         );
         let labels = config.model.classes().map(|_| labels);
-        let z = noise(config, b as u64, config.batch_size, &device);
-        let (next, stats) = state.step(real, labels, z, config, b as u64);
+        let (next, stats) = state.step(&plan, real, labels, b as u64).unwrap();
         assert!(stats.is_finite(), "{stats:?}");
-        if config.loss == Loss::Bce {
+        if let Objective::Bce { .. } = config.objective() {
             assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");
         }
         state = next;
@@ -55,10 +56,13 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
 fn every_preset_takes_finite_steps_that_change_both_networks() {
     for preset in PRESETS {
         // Two critic steps per generator step, so WGAN-GP's generator moves in two steps.
-        let config = presets::load(preset.name)
-            .unwrap()
-            .with_batch_size(8)
-            .with_critic_steps(2);
+        let mut config = presets::load(preset.name).unwrap().with_batch_size(8);
+        if let Objective::WganGp { lambda, .. } = config.objective() {
+            config.objective = Some(Objective::WganGp {
+                lambda,
+                critic_steps: 2,
+            });
+        }
         let (before, after) = two_steps(&config);
         for (what, a, b) in [
             (
@@ -86,8 +90,8 @@ fn conditional_grid_row_k_is_generated_with_label_k() {
     let config = presets::load("mnist-cgan-conv").unwrap().with_batch_size(8);
     let (_, state) = two_steps(&config);
     let device = Device::flex();
-    let (labels, columns) = grid_layout(config.model.classes(), 16);
-    let (labels, columns) = (labels.unwrap(), columns.unwrap());
+    let layout = GridLayout::samples(16, config.model.classes(), None).unwrap();
+    let (labels, columns) = (layout.labels.unwrap(), layout.columns);
     assert_eq!(columns, 4);
     assert_eq!(labels.len(), 40);
     let z = latent::normal_batch(1, Stream::Sample, 0, labels.len(), 100);
@@ -97,7 +101,8 @@ fn conditional_grid_row_k_is_generated_with_label_k() {
         Some(labels.clone()),
         100,
         &device,
-    );
+    )
+    .unwrap();
     assert_eq!(shape, [40, 1, 28, 28]);
     let image = 28 * 28;
     let row =
@@ -116,7 +121,8 @@ fn conditional_grid_row_k_is_generated_with_label_k() {
             Some(vec![k as i64; columns]),
             100,
             &device,
-        );
+        )
+        .unwrap();
         let diff = alone
             .iter()
             .zip(row(&grid, k))
@@ -134,7 +140,8 @@ fn conditional_grid_row_k_is_generated_with_label_k() {
             Some(vec![other; columns]),
             100,
             &device,
-        );
+        )
+        .unwrap();
         let change = moved
             .iter()
             .zip(&alone)

@@ -4,10 +4,11 @@ mod common;
 
 use burn::tensor::{Device, Distribution, Tensor};
 use gantry_trainer::model::DcganConfig;
+use gantry_trainer::model::GeneratorFeed;
 use gantry_trainer::model::spec::infer_shapes;
 use gantry_trainer::training::checkpoint;
 use gantry_trainer::training::metrics;
-use gantry_trainer::training::{GanState, RunOptions, TrainingConfig, resume, train};
+use gantry_trainer::training::{GanState, RunOptions, StepPlan, TrainingConfig, resume, train};
 use std::path::Path;
 
 #[test]
@@ -16,7 +17,9 @@ fn dcgan_networks_have_the_seed_shapes() {
     let device = Device::flex();
     let (generator, discriminator) = config.spec().init(&device);
     let z = Tensor::<2>::random([3, 100], Distribution::Normal(0.0, 1.0), &device);
-    let images = generator.forward(z, None);
+    let images = generator
+        .forward(GeneratorFeed::Latent { z, labels: None })
+        .unwrap();
     assert_eq!(images.dims(), [3, 1, 28, 28]);
     let values = images
         .clone()
@@ -61,8 +64,7 @@ fn one_step_changes_both_networks_and_gives_finite_losses() {
     let g_before = common::tensors(&state.generator);
     let d_before = common::tensors(&state.discriminator);
     let real = Tensor::<4>::random([32, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
-    let z = Tensor::<2>::random([32, 100], Distribution::Normal(0.0, 1.0), &device);
-    let (state, stats) = state.step(real, None, Some(z), &config, 0);
+    let (state, stats) = state.step(&StepPlan::new(&config), real, None, 0).unwrap();
     assert!(stats.is_finite(), "{stats:?}");
     assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");
     assert!((0.0..=1.0).contains(&stats.d_real) && (0.0..=1.0).contains(&stats.d_fake));

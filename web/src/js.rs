@@ -2,14 +2,22 @@
 //!
 //! ```js
 //! const g = Generator.fromBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()));
-//! const info = g.metadata();                  // { props, inputs, outputs, latentDim, conditional }
-//! const z = sampleLatent(1n, 64, info.latentDim);   // same values as `gantry sample --seed 1`
-//! const { data, shape } = g.generate(z);      // or g.generate(z, BigInt64Array.of(...labels))
-//! // A Pix2Pix upscaler (info.sourceShape = [c, h, w]): n source images in [-1, 1] in, larger out.
-//! const big = g.generate(lowResValues);
+//! const info = g.metadata();   // { input, classNames, valueRange, modelKind, …, props, inputs, outputs }
+//! const grid = g.sample(1n, 64);              // `gantry sample --seed 1 --n 64`'s grid
+//! const { width, height, rgba } = drawGrid(grid.data, grid.shape, grid.columns, info.valueRange);
+//! const z = sampleLatent(1n, 64, info.latentDim);   // or your own latents:
+//! const { data, shape } = g.generate(z);      // g.generate(z, BigInt64Array.of(...labels))
+//! // A Pix2Pix upscaler (info.input.kind === 'source'): pictures in, triples out.
+//! const { sources, originals } = g.sourcesFromPictures(rgba, n);
+//! const up = g.generate(sources);
+//! const shown = g.triples(sources, up.data, originals);
 //! ```
+//!
+//! The grid layout, the pictures' block means and the triples are
+//! `gantry_onnx::contract`'s, the same code `gantry sample` draws with.
 
 use crate::runtime;
+use gantry_onnx::contract::{GridLayout, grid, pictures};
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -51,19 +59,137 @@ impl Generator {
             .inner
             .generate(z, labels.as_deref())
             .map_err(js_error)?;
+        images(&data, &shape, None)
+    }
+
+    /// Which images a grid of `count` shows: `{ count, columns, labels }` (`labels` a
+    /// `BigInt64Array` for a conditional model: all `label`, or one row per class without
+    /// one; `null` otherwise).
+    #[wasm_bindgen(js_name = gridLayout)]
+    pub fn grid_layout(&self, count: usize, label: Option<i64>) -> Result<JsValue, JsValue> {
+        layout_object(&self.inner.grid_layout(count, label).map_err(js_error)?)
+    }
+
+    /// The grid `gantry sample --seed SEED --n COUNT [--label L]` draws: `{ data, shape,
+    /// columns }`, the latents from `sampleLatent(seed, layout.count, latentDim)`.
+    pub fn sample(&self, seed: u64, count: usize, label: Option<i64>) -> Result<JsValue, JsValue> {
+        let layout = self.inner.grid_layout(count, label).map_err(js_error)?;
+        let z = sample_latent(seed, layout.count, self.inner.latent_dim());
+        let (data, shape) = self
+            .inner
+            .generate(&z, layout.labels.as_deref())
+            .map_err(js_error)?;
+        images(&data, &shape, Some(layout.columns))
+    }
+
+    /// An upscaler's inputs from `n` pictures (RGBA bytes, each of the output's size, as a
+    /// canvas gives them): `{ originals, sources }`, NCHW values in [-1, 1]; the sources are
+    /// the originals' block means, as in training.
+    #[wasm_bindgen(js_name = sourcesFromPictures)]
+    pub fn sources_from_pictures(&self, rgba: &[u8], n: usize) -> Result<JsValue, JsValue> {
+        let [c, h, w] = self.upscaler()?;
+        let scale = self.inner.kind().scale();
+        let (bh, bw) = (h * scale, w * scale);
+        let originals = pictures::from_rgba(rgba, n, c, bh, bw).map_err(js_error)?;
+        let sources = pictures::block_mean(&originals, [n, c, bh, bw], scale).map_err(js_error)?;
         let result = js_sys::Object::new();
-        js_sys::Reflect::set(
+        set(
             &result,
-            &"data".into(),
-            &js_sys::Float32Array::from(data.as_slice()).into(),
+            "originals",
+            &js_sys::Float32Array::from(originals.as_slice()).into(),
         )?;
-        let dims = js_sys::Array::new();
-        for d in shape {
-            dims.push(&JsValue::from(d as u32));
-        }
-        js_sys::Reflect::set(&result, &"shape".into(), &dims.into())?;
+        set(
+            &result,
+            "sources",
+            &js_sys::Float32Array::from(sources.as_slice()).into(),
+        )?;
         Ok(result.into())
     }
+
+    /// The grid an upscaler is shown as: per picture its source enlarged, its upscale and
+    /// its original: `{ data, shape, columns }`.
+    pub fn triples(
+        &self,
+        sources: &[f32],
+        upscaled: &[f32],
+        originals: &[f32],
+    ) -> Result<JsValue, JsValue> {
+        let [c, h, w] = self.upscaler()?;
+        let scale = self.inner.kind().scale();
+        let n = sources.len() / (c * h * w).max(1);
+        let data = pictures::triples(sources, upscaled, originals, [n, c, h, w], scale)
+            .map_err(js_error)?;
+        let layout = GridLayout::triples(n);
+        images(
+            &data,
+            &[3 * n, c, h * scale, w * scale],
+            Some(layout.columns),
+        )
+    }
+
+    fn upscaler(&self) -> Result<[usize; 3], JsValue> {
+        self.inner
+            .source_shape()
+            .ok_or_else(|| js_error("this model generates from z: it takes no pictures"))
+    }
+}
+
+/// A grid's pixels, as `gantry sample` draws them: `{ width, height, rgba }` (an
+/// `ImageData`'s bytes) for `[n, c, h, w]` values in `range` with `columns` a row.
+#[wasm_bindgen(js_name = drawGrid)]
+pub fn draw_grid(
+    data: &[f32],
+    shape: Vec<u32>,
+    columns: usize,
+    range: Vec<f32>,
+) -> Result<JsValue, JsValue> {
+    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+    let (Ok(shape), Ok(range)) = (<[usize; 4]>::try_from(dims), <[f32; 2]>::try_from(range)) else {
+        return Err(js_error(
+            "drawGrid takes a shape [n, c, h, w] and a range [lo, hi]",
+        ));
+    };
+    let picture = grid::draw(data, shape, columns, range, grid::PAD).map_err(js_error)?;
+    let result = js_sys::Object::new();
+    set(&result, "width", &JsValue::from(picture.width as u32))?;
+    set(&result, "height", &JsValue::from(picture.height as u32))?;
+    set(
+        &result,
+        "rgba",
+        &js_sys::Uint8ClampedArray::from(picture.rgba().as_slice()).into(),
+    )?;
+    Ok(result.into())
+}
+
+fn set(object: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
+    js_sys::Reflect::set(object, &key.into(), value).map(|_| ())
+}
+
+/// `{ data, shape }` (and `columns` for a grid) of images.
+fn images(data: &[f32], shape: &[usize], columns: Option<usize>) -> Result<JsValue, JsValue> {
+    let result = js_sys::Object::new();
+    set(&result, "data", &js_sys::Float32Array::from(data).into())?;
+    let dims = js_sys::Array::new();
+    for &d in shape {
+        dims.push(&JsValue::from(d as u32));
+    }
+    set(&result, "shape", &dims.into())?;
+    if let Some(columns) = columns {
+        set(&result, "columns", &JsValue::from(columns as u32))?;
+    }
+    Ok(result.into())
+}
+
+fn layout_object(layout: &GridLayout) -> Result<JsValue, JsValue> {
+    let result = js_sys::Object::new();
+    set(&result, "count", &JsValue::from(layout.count as u32))?;
+    set(&result, "columns", &JsValue::from(layout.columns as u32))?;
+    let labels = match &layout.labels {
+        Some(labels) => js_sys::BigInt64Array::from(labels.as_slice()).into(),
+        None => JsValue::NULL,
+    };
+    set(&result, "labels", &labels)?;
+    Ok(result.into())
 }
 
 /// `n × latentDim` standard normal values for `seed`: the same as `gantry sample --seed`.

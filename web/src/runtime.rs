@@ -5,6 +5,7 @@ use crate::ops;
 use crate::value::{Float, Ints, Value};
 use burn::tensor::Device;
 use gantry_onnx::ModelProto;
+use gantry_onnx::contract::{GeneratorInput, GridLayout, ModelMetadata};
 use prost::Message;
 use std::collections::HashMap;
 
@@ -22,16 +23,21 @@ pub enum RuntimeError {
 
 /// A generator: latent `z` `[n, latent]` (and `label` `[n]` for conditional models) in,
 /// images `[n, c, h, w]` out; or, for a translation model (Pix2Pix), a source image
-/// `[n, c, h, w]` (`image_lr`) in and the larger image out.
+/// `[n, c, h, w]` (`image_lr`) in and the larger image out. Its kind is read from the
+/// graph's input shapes and types, whatever the inputs are called.
 #[derive(Debug, Clone)]
 pub struct Generator {
     graph: Graph,
     device: Device,
+    /// What one image is made from, read from the graph.
+    kind: GeneratorInput,
     /// The float input (latent vector or source image), the optional label input, and the
     /// image output.
-    latent: IoInfo,
+    float_input: IoInfo,
     label: Option<IoInfo>,
     output: IoInfo,
+    /// gantry's own metadata, when the file is a gantry export.
+    metadata: Option<ModelMetadata>,
 }
 
 impl Generator {
@@ -42,6 +48,8 @@ impl Generator {
         if model.graph.is_none() {
             return Err(RuntimeError::Decode("no graph in the file".into()));
         }
+        let metadata =
+            ModelMetadata::from_props(&model.metadata_props).map_err(RuntimeError::Unsupported)?;
         let device = Device::flex();
         let graph = Graph::from_model(&model, &device).map_err(RuntimeError::Unsupported)?;
         let floats: Vec<&IoInfo> = graph
@@ -49,7 +57,7 @@ impl Generator {
             .iter()
             .filter(|i| i.elem_type == gantry_onnx::data_type::FLOAT)
             .collect();
-        let latent = match floats.as_slice() {
+        let float_input = match floats.as_slice() {
             [one] => (*one).clone(),
             _ => {
                 return Err(RuntimeError::Unsupported(format!(
@@ -58,16 +66,18 @@ impl Generator {
                 )));
             }
         };
-        if !matches!(latent.dims.len(), 2 | 4) || latent.dims[1..].iter().any(Result::is_err) {
+        if !matches!(float_input.dims.len(), 2 | 4)
+            || float_input.dims[1..].iter().any(Result::is_err)
+        {
             return Err(RuntimeError::Unsupported(format!(
                 "input `{}` must be [N, latent] or an image [N, C, H, W], with fixed sizes but N",
-                latent.name
+                float_input.name
             )));
         }
         let others: Vec<&IoInfo> = graph
             .inputs
             .iter()
-            .filter(|i| i.name != latent.name)
+            .filter(|i| i.name != float_input.name)
             .collect();
         let label = match others.as_slice() {
             [] => None,
@@ -87,46 +97,88 @@ impl Generator {
             }
         };
         let output = graph.outputs[0].clone();
+        let kind = read_kind(
+            &graph,
+            &float_input,
+            label.as_ref(),
+            &output,
+            metadata.as_ref(),
+        )?;
+        if let Some(meta) = &metadata
+            && meta.input != kind
+        {
+            return Err(RuntimeError::Unsupported(format!(
+                "the file's metadata says its input is {}, its graph takes {kind}",
+                meta.input
+            )));
+        }
         Ok(Self {
             graph,
             device,
-            latent,
+            kind,
+            float_input,
             label,
             output,
+            metadata,
         })
     }
 
-    /// The size of one input: a latent vector's length, or a source image's `c·h·w`.
-    fn input_len(&self) -> usize {
-        self.input_shape().iter().product()
+    /// What one image is made from.
+    pub fn kind(&self) -> GeneratorInput {
+        self.kind
     }
 
     /// One input's shape without the batch axis: `[latent]` or `[c, h, w]`.
     pub fn input_shape(&self) -> Vec<usize> {
-        self.latent.dims[1..]
-            .iter()
-            .map(|d| *d.as_ref().expect("checked in from_bytes"))
-            .collect()
+        match self.kind {
+            GeneratorInput::Latent { dim, .. } => vec![dim],
+            GeneratorInput::Source { shape, .. } => shape.to_vec(),
+        }
     }
 
     /// The latent size; 0 for a translation model (its input is an image).
     pub fn latent_dim(&self) -> usize {
-        match self.input_shape().as_slice() {
-            [latent] => *latent,
-            _ => 0,
-        }
+        self.kind.latent_dim().unwrap_or(0)
     }
 
     /// A translation model's source image shape `[c, h, w]`.
     pub fn source_shape(&self) -> Option<[usize; 3]> {
-        match self.input_shape().as_slice() {
-            &[c, h, w] => Some([c, h, w]),
-            _ => None,
-        }
+        self.kind.source_shape()
     }
 
     pub fn is_conditional(&self) -> bool {
         self.label.is_some()
+    }
+
+    /// gantry's metadata, if the file is a gantry export.
+    pub fn gantry_metadata(&self) -> Option<&ModelMetadata> {
+        self.metadata.as_ref()
+    }
+
+    /// The class names in label order: the file's, or the label numbers.
+    pub fn class_names(&self) -> Vec<String> {
+        let classes = self.kind.classes().unwrap_or(0);
+        match &self.metadata {
+            Some(meta) if meta.class_names.len() == classes => meta.class_names.clone(),
+            _ => (0..classes).map(|k| k.to_string()).collect(),
+        }
+    }
+
+    /// The range of the output values: the file's, or [-1, 1] (tanh, what GANs make).
+    pub fn value_range(&self) -> [f32; 2] {
+        self.metadata
+            .as_ref()
+            .map_or([-1.0, 1.0], |m| m.value_range)
+    }
+
+    /// Which images a sample grid of `count` shows (all of class `label`, or one row per
+    /// class of a conditional model), as `gantry sample` lays it out.
+    pub fn grid_layout(
+        &self,
+        count: usize,
+        label: Option<i64>,
+    ) -> Result<GridLayout, RuntimeError> {
+        GridLayout::samples(count, self.kind.classes(), label).map_err(RuntimeError::Input)
     }
 
     pub fn metadata(&self) -> &[(String, String)] {
@@ -141,8 +193,9 @@ impl Generator {
         self.graph.outputs.clone()
     }
 
-    /// Everything a page needs to present the model, as JSON: `metadata_props` as an object,
-    /// and the inputs and outputs with their shapes (dynamic axes by name).
+    /// Everything a page needs to present the model, as JSON: the kind, class names, value
+    /// range and (for gantry exports) what it was trained on; `metadata_props` as an
+    /// object; the inputs and outputs with their shapes (dynamic axes by name).
     pub fn describe(&self) -> serde_json::Value {
         let io = |list: Vec<IoInfo>| {
             list.into_iter()
@@ -171,12 +224,21 @@ impl Generator {
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
+        let meta = self.metadata.as_ref();
         serde_json::json!({
+            "input": self.kind,
+            "classNames": self.class_names(),
+            "valueRange": self.value_range(),
+            "modelKind": meta.map(|m| &m.model_kind),
+            "dataset": meta.map(|m| &m.dataset),
+            "epochs": meta.map(|m| m.epochs),
+            "steps": meta.map(|m| m.steps),
             "props": props,
             "inputs": io(self.inputs()),
             "outputs": io(self.outputs()),
             "latentDim": self.latent_dim(),
             "sourceShape": self.source_shape(),
+            "scale": self.kind.scale(),
             "conditional": self.is_conditional(),
         })
     }
@@ -189,7 +251,7 @@ impl Generator {
         z: &[f32],
         labels: Option<&[i64]>,
     ) -> Result<(Vec<f32>, Vec<usize>), RuntimeError> {
-        let size = self.input_len();
+        let size = self.kind.values_per_image();
         if z.is_empty() || z.len() % size != 0 {
             let what = match self.source_shape() {
                 Some(shape) => format!("the source image size {shape:?}"),
@@ -204,7 +266,7 @@ impl Generator {
         let mut values: HashMap<String, Value> = HashMap::new();
         let dims: Vec<usize> = std::iter::once(n).chain(self.input_shape()).collect();
         let z = Float::from_values(z.to_vec(), &dims, &self.device).map_err(RuntimeError::Input)?;
-        values.insert(self.latent.name.clone(), Value::Float(z));
+        values.insert(self.float_input.name.clone(), Value::Float(z));
         match (&self.label, labels) {
             (Some(info), Some(labels)) => {
                 if labels.len() != n {
@@ -264,4 +326,58 @@ impl Generator {
             ))),
         }
     }
+}
+
+/// The kind of generator a graph is, from its input and output shapes and types: a float
+/// `[N, d]` input is a latent vector (with an integer input, labels), a float image
+/// `[N, C, h, w]` an upscaler's source, `scale` times smaller than the output.
+fn read_kind(
+    graph: &Graph,
+    input: &IoInfo,
+    label: Option<&IoInfo>,
+    output: &IoInfo,
+    metadata: Option<&ModelMetadata>,
+) -> Result<GeneratorInput, RuntimeError> {
+    let fixed = |i: usize| input.dims[i].clone().unwrap_or(0);
+    if input.dims.len() == 4 {
+        let [c, h, w] = [fixed(1), fixed(2), fixed(3)];
+        let out_h = output.dims.get(2).and_then(|d| d.clone().ok());
+        let scale = match out_h {
+            Some(oh) if h > 0 && oh % h == 0 => oh / h,
+            _ => {
+                return Err(RuntimeError::Unsupported(format!(
+                    "input `{}` is an image [N, {c}, {h}, {w}], but output `{}` has no fixed height that is a multiple of {h}",
+                    input.name, output.name
+                )));
+            }
+        };
+        return Ok(GeneratorInput::Source {
+            shape: [c, h, w],
+            scale,
+        });
+    }
+    let classes = label.map(|label| {
+        metadata
+            .and_then(|m| m.input.classes())
+            .or_else(|| embedding_rows(graph, &label.name))
+            // A conditional generator that does not say: MNIST-like digits.
+            .unwrap_or(10)
+    });
+    Ok(GeneratorInput::Latent {
+        dim: fixed(1),
+        classes,
+    })
+}
+
+/// The rows of the embedding table a `Gather` looks `label` up in: the number of classes.
+fn embedding_rows(graph: &Graph, label: &str) -> Option<usize> {
+    graph.nodes.iter().find_map(|node| {
+        if node.op != "Gather" || node.inputs.get(1).map(String::as_str) != Some(label) {
+            return None;
+        }
+        match graph.initializers.get(node.inputs.first()?)? {
+            Value::Float(table) => table.dims().first().copied(),
+            Value::Int(_) => None,
+        }
+    })
 }

@@ -362,7 +362,7 @@ fn corrupt_files_are_errors_never_panics() {
 
 #[test]
 fn a_pix2pix_upscaler_matches_onnx_runtime() {
-    use gantry_exporter::{ModelMetadata, generator_model};
+    use gantry_exporter::{GeneratorInput, ModelMetadata, generator_model};
     use gantry_trainer::model::{Generator as BurnGenerator, Network, Pix2PixConfig};
 
     // Kaiming-initialised weights (not DCGAN's N(0, 0.02)), so the output is far from flat.
@@ -380,10 +380,11 @@ fn a_pix2pix_upscaler_matches_onnx_runtime() {
         model_kind: "pix2pix".into(),
         dataset: "lfw".into(),
         class_names: vec![],
-        conditional: false,
-        latent_dim: 0,
+        input: GeneratorInput::Source {
+            shape: [1, 4, 4],
+            scale: 4,
+        },
         image_shape: [1, 16, 16],
-        source_shape: Some([1, 4, 4]),
         value_range: [-1.0, 1.0],
         epochs: 0,
         steps: 0,

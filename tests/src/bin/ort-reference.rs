@@ -3,9 +3,10 @@
 //!   ort-reference MODEL.onnx SEED N OUT.f32 [LABEL|rows]   (little-endian float32, NCHW)
 //!   ort-reference MODEL.onnx sources IN.f32 OUT.f32        (an upscaler's source images)
 //!
-//! The latents are `sampleLatent(SEED, N, latent)`, exactly what the page draws. A
-//! conditional model gets label LABEL for every image, or with `rows` one row per class
-//! (row r = label r mod classes, ⌈√N⌉ images a row), as the page's class picker does.
+//! The latents are `sampleLatent(SEED, count, latent)`, exactly what the page draws. A
+//! conditional model gets label LABEL for every image, or with `rows` one row per class,
+//! laid out by the contract's `GridLayout` as the page and `gantry sample` lay it out
+//! (so `count` is `classes × ⌈√N⌉` there).
 //! An upscaler (Pix2Pix) gets the source images the page made, read from IN.f32.
 
 use anyhow::Context;
@@ -30,21 +31,15 @@ fn main() -> anyhow::Result<()> {
     let ours = gantry_web::Generator::from_bytes(&std::fs::read(model)?)
         .map_err(|e| anyhow::anyhow!("{model}: {e}"))?;
     let latent = ours.latent_dim();
-    let z = normal_batch(seed, Stream::Sample, 0, n, latent);
-    let labels: Option<Vec<i64>> = match label {
-        None => None,
-        Some("rows") => {
-            let meta = ours.describe();
-            let classes = meta["props"]["gantry.class_names"]
-                .as_str()
-                .and_then(|s| serde_json::from_str::<Vec<String>>(s).ok())
-                .map_or(10, |names| names.len().max(1)) as i64;
-            let per_row = (n as f64).sqrt().ceil() as i64;
-            Some((0..n as i64).map(|i| (i / per_row) % classes).collect())
-        }
-        Some(k) => Some(vec![k.parse().context("LABEL")?; n]),
+    let label = match label {
+        None | Some("rows") => None,
+        Some(k) => Some(k.parse::<i64>().context("LABEL")?),
     };
-    let (values, shape) = generator.generate(&z, n, labels.as_deref())?;
+    let layout = ours
+        .grid_layout(n, label)
+        .map_err(|e| anyhow::anyhow!("{model}: {e}"))?;
+    let z = normal_batch(seed, Stream::Sample, 0, layout.count, latent);
+    let (values, shape) = generator.generate(&z, layout.count, layout.labels.as_deref())?;
     write_f32(out, &values)?;
     println!("{shape:?}");
     Ok(())

@@ -3,22 +3,23 @@
 //! centre-cropped to 178×178 and resized to the model's size, as DCGAN work on CelebA does.
 //! `limit` takes the first N of a split (the CelebA seed trains on 5,000).
 
-use super::DatasetName;
-use super::dataset::{ImageDataset, Split};
+use super::catalog::DatasetName;
 use super::decode;
 use super::error::DataError;
-use std::path::Path;
+use super::images::{ImageDataset, LoadRequest, Split};
 
 pub const IMAGES: &str = "img_align_celeba";
 pub const PARTITION: &str = "list_eval_partition.txt";
 
-pub fn load(
-    folder: &Path,
-    split: Split,
-    shape: [usize; 3],
-    limit: Option<usize>,
-    hint: &str,
-) -> Result<ImageDataset, DataError> {
+pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
+    let LoadRequest {
+        folder,
+        split,
+        shape,
+        limit,
+        hint,
+        ..
+    } = *request;
     let images = folder.join(IMAGES);
     if !images.is_dir() {
         return Err(DataError::Missing {

@@ -1,9 +1,9 @@
 //! CIFAR-10's binary batches (`cifar-10-binary.tar.gz`): records of one label byte and
 //! 3,072 pixel bytes (the red plane, then green, then blue; rows top to bottom).
 
-use super::DatasetName;
-use super::dataset::{ImageDataset, Split};
+use super::catalog::DatasetName;
 use super::error::DataError;
+use super::images::{ImageDataset, LoadRequest, Split};
 use std::path::{Path, PathBuf};
 
 const RECORD: usize = 1 + 3 * 32 * 32;
@@ -28,12 +28,14 @@ fn batch_dir(folder: &Path) -> PathBuf {
     }
 }
 
-pub fn load(
-    folder: &Path,
-    split: Split,
-    limit: Option<usize>,
-    hint: &str,
-) -> Result<ImageDataset, DataError> {
+pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
+    let LoadRequest {
+        folder,
+        split,
+        limit,
+        hint,
+        ..
+    } = *request;
     let dir = batch_dir(folder);
     let (mut pixels, mut labels) = (Vec::new(), Vec::new());
     for name in files(split) {

@@ -153,7 +153,15 @@ fn fetch_cifar10(
         .unpack(&unpacked)
         .map_err(|e| rejected(format!("not a readable .tar.gz ({e})")))?;
     for split in [super::Split::Train, super::Split::Test] {
-        super::cifar::load(&unpacked, split, None, "")
+        let request = super::LoadRequest {
+            name: super::DatasetName::Cifar10,
+            folder: &unpacked,
+            split,
+            shape: super::DatasetName::Cifar10.image_shape(),
+            limit: None,
+            hint: "",
+        };
+        super::cifar::load(&request)
             .map_err(|e| rejected(format!("the archive's batches do not load: {e}")))?;
     }
     fs::rename(unpacked.join(super::cifar::FOLDER), &batches).map_err(io(&batches))?;

@@ -2,18 +2,20 @@
 //! torchvision's `ImageFolder`); without, every image is of one class. Image folders have
 //! no test split: both splits are the whole folder.
 
-use super::DatasetName;
-use super::dataset::ImageDataset;
+use super::catalog::DatasetName;
 use super::decode;
 use super::error::DataError;
+use super::images::{ImageDataset, LoadRequest};
 use std::path::{Path, PathBuf};
 
-pub fn load(
-    folder: &Path,
-    shape: [usize; 3],
-    limit: Option<usize>,
-    hint: &str,
-) -> Result<ImageDataset, DataError> {
+pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
+    let LoadRequest {
+        folder,
+        shape,
+        limit,
+        hint,
+        ..
+    } = *request;
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| DataError::Io { path, source }

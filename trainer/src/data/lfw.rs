@@ -2,15 +2,16 @@
 //! 25×25 images in [0, 1], of which the first 100 are faces (the rest are background
 //! patches, not used). There is no test split: both splits are the 100 faces.
 
-use super::dataset::ImageDataset;
+use super::catalog::DatasetName;
 use super::error::DataError;
-use super::{DatasetName, npy};
-use std::path::Path;
+use super::images::{ImageDataset, LoadRequest};
+use super::npy;
 
 pub const FILE: &str = "lfw_subset.npy";
 const FACES: usize = 100;
 
-pub fn load(folder: &Path, hint: &str) -> Result<ImageDataset, DataError> {
+pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
+    let LoadRequest { folder, hint, .. } = *request;
     let path = folder.join(FILE);
     let bytes = DataError::read(&path, hint)?;
     let malformed = |reason: String| DataError::Malformed {

@@ -1,11 +1,10 @@
 //! SVHN's cropped digits (`train_32x32.mat`, `test_32x32.mat`): `X` is 32×32×3×N `uint8`
 //! in MATLAB's column-major order, `y` holds labels 1–10, where 10 stands for the digit 0.
 
-use super::DatasetName;
-use super::dataset::{ImageDataset, Split};
+use super::catalog::DatasetName;
 use super::error::DataError;
+use super::images::{ImageDataset, LoadRequest, Split};
 use super::mat::{self, MatData};
-use std::path::Path;
 
 pub fn file(split: Split) -> &'static str {
     match split {
@@ -14,12 +13,14 @@ pub fn file(split: Split) -> &'static str {
     }
 }
 
-pub fn load(
-    folder: &Path,
-    split: Split,
-    limit: Option<usize>,
-    hint: &str,
-) -> Result<ImageDataset, DataError> {
+pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
+    let LoadRequest {
+        folder,
+        split,
+        limit,
+        hint,
+        ..
+    } = *request;
     let path = folder.join(file(split));
     let bytes = DataError::read(&path, hint)?;
     let (pixels, labels) = parse(&bytes, limit).map_err(|reason| DataError::Malformed {

@@ -6,6 +6,7 @@
 //! - [`report`]: the figures for one generator against the real test set.
 
 pub mod classifier;
+pub mod fidelity;
 pub mod report;
 pub mod stats;
 

@@ -264,20 +264,22 @@ pub fn evaluate(
 /// A trained burn generator as an [`ImageSource`].
 pub struct BurnGenerator {
     generator: crate::model::Generator,
-    model: crate::training::ModelConfig,
+    input: crate::model::GeneratorInput,
+    image_shape: [usize; 3],
     device: burn::tensor::Device,
 }
 
 impl BurnGenerator {
     pub fn new(
         generator: &crate::model::Generator,
-        model: &crate::training::ModelConfig,
+        spec: &crate::model::GanSpec,
         device: &burn::tensor::Device,
     ) -> Self {
         use burn::module::Module;
         Self {
             generator: generator.valid(),
-            model: model.clone(),
+            input: spec.input,
+            image_shape: spec.image_shape,
             device: device.clone().without_autodiff(),
         }
     }
@@ -285,25 +287,25 @@ impl BurnGenerator {
 
 impl ImageSource for BurnGenerator {
     fn latent_dim(&self) -> usize {
-        self.model.latent_dim()
+        self.input.latent_dim().unwrap_or(0)
     }
 
     fn classes(&self) -> Option<usize> {
-        self.model.classes()
+        self.input.classes()
     }
 
     fn image_shape(&self) -> [usize; 3] {
-        self.model.image_shape()
+        self.image_shape
     }
 
     fn generate(&mut self, z: &[f32], labels: Option<&[i64]>) -> anyhow::Result<Vec<f32>> {
-        let (values, _) = crate::training::run::generate(
+        let (values, _) = crate::inference::generate(
             &self.generator,
             z.to_vec(),
             labels.map(<[i64]>::to_vec),
             self.latent_dim(),
             &self.device,
-        );
+        )?;
         Ok(values)
     }
 }

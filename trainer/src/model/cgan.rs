@@ -7,7 +7,7 @@
 //! - [`CganMlpConfig`], experiment 3: dense layers 256 / 512 / 1024 in the generator,
 //!   512 / 512 in the discriminator.
 
-use super::gan::{Conditioning, GanSpec};
+use super::gan::{GanSpec, GeneratorInput};
 use super::spec::LayerSpec;
 use burn::prelude::*;
 
@@ -93,13 +93,12 @@ impl CganConvConfig {
             linear(2 * d * 7 * 7, 1),
         ];
         GanSpec {
-            latent_dim: self.latent_dim,
+            input: GeneratorInput::Latent {
+                dim: self.latent_dim,
+                classes: Some(self.classes),
+            },
+            label_embedding: self.embedding_dim,
             image_shape: [c, 28, 28],
-            conditioning: Some(Conditioning {
-                classes: self.classes,
-                embedding_dim: self.embedding_dim,
-            }),
-            source: None,
             generator,
             discriminator,
         }
@@ -151,13 +150,12 @@ impl CganMlpConfig {
             linear(512, 1),
         ];
         GanSpec {
-            latent_dim: self.latent_dim,
+            input: GeneratorInput::Latent {
+                dim: self.latent_dim,
+                classes: Some(self.classes),
+            },
+            label_embedding: self.embedding_dim,
             image_shape: [c, 28, 28],
-            conditioning: Some(Conditioning {
-                classes: self.classes,
-                embedding_dim: self.embedding_dim,
-            }),
-            source: None,
             generator,
             discriminator,
         }

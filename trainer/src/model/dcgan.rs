@@ -5,7 +5,7 @@
 //! strided convolutions 28 → 14 → 7 with BatchNorm and LeakyReLU(0.2), then one convolution
 //! that gives a single logit (the sigmoid lives in the loss, for numerical stability).
 
-use super::gan::GanSpec;
+use super::gan::{GanSpec, GeneratorInput};
 use super::spec::LayerSpec;
 use burn::prelude::*;
 
@@ -73,10 +73,12 @@ impl DcganConfig {
     /// The whole GAN: both networks and their inputs.
     pub fn spec(&self) -> GanSpec {
         GanSpec {
-            latent_dim: self.latent_dim,
+            input: GeneratorInput::Latent {
+                dim: self.latent_dim,
+                classes: None,
+            },
+            label_embedding: 0,
             image_shape: self.image_shape(),
-            conditioning: None,
-            source: None,
             generator: self.generator_spec(),
             discriminator: self.discriminator_spec(),
         }

@@ -1,7 +1,7 @@
 //! 64×64 networks: DCGAN exactly as the CIFAR-10 seed prints it, and WGAN-GP's generator
 //! and critic as the CelebA seed describes them.
 
-use super::gan::GanSpec;
+use super::gan::{GanSpec, GeneratorInput};
 use super::spec::LayerSpec;
 use burn::prelude::*;
 
@@ -67,10 +67,12 @@ pub struct Dcgan64Config {
 impl Dcgan64Config {
     pub fn spec(&self) -> GanSpec {
         GanSpec {
-            latent_dim: self.latent_dim,
+            input: GeneratorInput::Latent {
+                dim: self.latent_dim,
+                classes: None,
+            },
+            label_embedding: 0,
             image_shape: [self.channels, 64, 64],
-            conditioning: None,
-            source: None,
             generator: generator(self.latent_dim, self.channels, self.generator_features),
             discriminator: downsampler(
                 self.channels,
@@ -103,10 +105,12 @@ impl WganGp64Config {
     pub fn spec(&self) -> GanSpec {
         let f = self.critic_features;
         GanSpec {
-            latent_dim: self.latent_dim,
+            input: GeneratorInput::Latent {
+                dim: self.latent_dim,
+                classes: None,
+            },
+            label_embedding: 0,
             image_shape: [self.channels, 64, 64],
-            conditioning: None,
-            source: None,
             generator: generator(self.latent_dim, self.channels, 2 * self.generator_features),
             discriminator: downsampler(
                 self.channels,

@@ -7,7 +7,7 @@
 //! Keras' `padding="same"` with stride 2 doubles the size; in PyTorch terms that is
 //! padding 2 plus output_padding 1 for k5. Keras' LeakyReLU slope is 0.3.
 
-use super::gan::GanSpec;
+use super::gan::{GanSpec, GeneratorInput};
 use super::spec::LayerSpec;
 use burn::prelude::*;
 
@@ -79,10 +79,12 @@ impl DcganTfConfig {
             },
         ];
         GanSpec {
-            latent_dim: self.latent_dim,
+            input: GeneratorInput::Latent {
+                dim: self.latent_dim,
+                classes: None,
+            },
+            label_embedding: 0,
             image_shape: [self.channels, 28, 28],
-            conditioning: None,
-            source: None,
             generator,
             discriminator,
         }

@@ -16,28 +16,19 @@ use super::spec::{LayerSpec, SpecError, infer_shapes};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 use burn::tensor::Int;
-use serde::{Deserialize, Serialize};
-
-/// Class conditioning of a GAN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conditioning {
-    /// Number of classes; labels are `0..classes`.
-    pub classes: usize,
-    /// Width of the generator's label embedding, concatenated to `z`.
-    pub embedding_dim: usize,
-}
+pub use gantry_onnx::contract::GeneratorInput;
 
 /// Everything that defines a GAN's two networks: the single description both the burn
 /// modules and the exported ONNX graph are built from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GanSpec {
-    pub latent_dim: usize,
+    /// What the generator takes: a latent vector (and a label), or a source image. The same
+    /// type describes the exported file (`gantry_onnx::contract`).
+    pub input: GeneratorInput,
+    /// Width of a conditional generator's label embedding, concatenated to `z` (0 otherwise).
+    pub label_embedding: usize,
     /// `[channels, height, width]` of the images.
     pub image_shape: [usize; 3],
-    pub conditioning: Option<Conditioning>,
-    /// `[channels, height, width]` of the image a translation generator (Pix2Pix) takes
-    /// instead of `z` (then `latent_dim` is 0). Its size divides the target's.
-    pub source: Option<[usize; 3]>,
     pub generator: Vec<LayerSpec>,
     pub discriminator: Vec<LayerSpec>,
 }
@@ -45,25 +36,30 @@ pub struct GanSpec {
 impl GanSpec {
     /// What the generator's layers see: `[latent (+ embedding), 1, 1]`, or the source image.
     pub fn generator_input(&self) -> [usize; 3] {
-        if let Some(source) = self.source {
-            return source;
+        match self.input {
+            GeneratorInput::Latent { dim, classes } => {
+                let embedding = if classes.is_some() {
+                    self.label_embedding
+                } else {
+                    0
+                };
+                [dim + embedding, 1, 1]
+            }
+            GeneratorInput::Source { shape, .. } => shape,
         }
-        let embedding = self.conditioning.map_or(0, |c| c.embedding_dim);
-        [self.latent_dim + embedding, 1, 1]
     }
 
     /// What the discriminator's layers see: the image, plus one label channel if
     /// conditional, plus the upsampled source's channels if a translation model.
     pub fn discriminator_input(&self) -> [usize; 3] {
         let [c, h, w] = self.image_shape;
-        let source = self.source.map_or(0, |[c, ..]| c);
-        [c + usize::from(self.conditioning.is_some()) + source, h, w]
-    }
-
-    /// How many times larger the target is than the source (1 without a source).
-    pub fn source_scale(&self) -> usize {
-        self.source
-            .map_or(1, |[_, h, _]| self.image_shape[1] / h.max(1))
+        let extra = match self.input {
+            GeneratorInput::Latent { classes, .. } => usize::from(classes.is_some()),
+            GeneratorInput::Source {
+                shape: [sc, ..], ..
+            } => sc,
+        };
+        [c + extra, h, w]
     }
 
     /// Both networks fit their inputs and outputs, or the first layer that does not.
@@ -80,31 +76,19 @@ impl GanSpec {
             }
             Ok(())
         };
-        if let Some(c) = self.conditioning
-            && (c.classes < 2 || c.embedding_dim == 0)
-        {
+        self.input
+            .check(self.image_shape)
+            .map_err(|reason| SpecError {
+                index: 0,
+                layer: "generator input".into(),
+                reason,
+            })?;
+        if self.input.is_conditional() && self.label_embedding == 0 {
             return Err(SpecError {
                 index: 0,
                 layer: "label embedding".into(),
-                reason: format!(
-                    "needs at least 2 classes and a non-zero width, got {} and {}",
-                    c.classes, c.embedding_dim
-                ),
+                reason: "a conditional generator needs a label embedding wider than 0".into(),
             });
-        }
-        if let Some(source @ [sc, sh, sw]) = self.source {
-            let [c, h, w] = self.image_shape;
-            let scale = self.source_scale();
-            if sc != c || sh == 0 || sh * scale != h || sw * scale != w || self.latent_dim != 0 {
-                return Err(SpecError {
-                    index: 0,
-                    layer: "source image".into(),
-                    reason: format!(
-                        "a source {source:?} must have the target's channels and a size that divides {:?}, with no latent",
-                        self.image_shape
-                    ),
-                });
-            }
         }
         end(
             &self.generator,
@@ -112,7 +96,7 @@ impl GanSpec {
             self.image_shape,
             "generator output",
         )?;
-        if self.source.is_some() {
+        if let GeneratorInput::Source { .. } = self.input {
             // A PatchGAN: one logit per patch, any number of patches.
             let shapes = infer_shapes(&self.discriminator, self.discriminator_input())?;
             return match shapes.last() {
@@ -135,18 +119,42 @@ impl GanSpec {
     pub fn init(&self, device: &Device) -> (Generator, Discriminator) {
         let [_, h, w] = self.image_shape;
         let embedding = |width| {
-            self.conditioning
-                .map(|c| EmbeddingConfig::new(c.classes, width).init(device))
+            self.input
+                .classes()
+                .map(|classes| EmbeddingConfig::new(classes, width).init(device))
         };
         let generator = Generator {
             network: Network::init(&self.generator, device),
-            label_embedding: embedding(self.conditioning.map_or(0, |c| c.embedding_dim)),
+            label_embedding: embedding(self.label_embedding),
         };
         let discriminator = Discriminator {
             network: Network::init(&self.discriminator, device),
             label_embedding: embedding(h * w),
         };
         (generator, discriminator)
+    }
+}
+
+/// What a generator runs on: the tensors of a [`GeneratorInput`].
+#[derive(Debug, Clone)]
+pub enum GeneratorFeed {
+    /// Latent vectors `[n, latent]`, and labels `[n]` for a conditional generator.
+    Latent {
+        z: Tensor<2>,
+        labels: Option<Tensor<1, Int>>,
+    },
+    /// Source images `[n, c, h, w]` of an upscaler.
+    Source(Tensor<4>),
+}
+
+/// A feed of the wrong kind for the generator.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct FeedError(&'static str);
+
+impl FeedError {
+    pub const fn new(reason: &'static str) -> Self {
+        Self(reason)
     }
 }
 
@@ -160,7 +168,7 @@ fn embed(embedding: &Embedding, labels: Tensor<1, Int>) -> Tensor<2> {
 }
 
 /// Maps latent vectors `z: [n, latent]` (and labels `[n]` if conditional) to images
-/// `[n, c, h, w]` in [-1, 1].
+/// `[n, c, h, w]` in [-1, 1]; an upscaler maps source images to larger ones.
 #[derive(Module, Debug)]
 pub struct Generator {
     pub network: Network,
@@ -172,20 +180,33 @@ impl Generator {
         self.label_embedding.is_some()
     }
 
-    /// Translate source images `[n, c, h, w]` (a Pix2Pix generator's input).
-    pub fn translate(&self, source: Tensor<4>) -> Tensor<4> {
-        self.network.forward(source)
-    }
-
-    /// `labels` is required by a conditional generator and ignored by the others.
-    pub fn forward(&self, z: Tensor<2>, labels: Option<Tensor<1, Int>>) -> Tensor<4> {
-        let z = match (&self.label_embedding, labels) {
-            (Some(embedding), Some(labels)) => Tensor::cat(vec![z, embed(embedding, labels)], 1),
-            (Some(_), None) => panic!("a conditional generator needs labels"),
-            (None, _) => z,
+    /// Images `[n, c, h, w]` for `feed`; an error when the feed is not of this generator's
+    /// kind (labels for an unconditional one, none for a conditional one).
+    pub fn forward(&self, feed: GeneratorFeed) -> Result<Tensor<4>, FeedError> {
+        let z = match (feed, &self.label_embedding) {
+            (GeneratorFeed::Source(source), _) => return Ok(self.network.forward(source)),
+            (GeneratorFeed::Latent { z, labels: None }, None) => z,
+            (
+                GeneratorFeed::Latent {
+                    z,
+                    labels: Some(labels),
+                },
+                Some(embedding),
+            ) => Tensor::cat(vec![z, embed(embedding, labels)], 1),
+            (GeneratorFeed::Latent { labels: None, .. }, Some(_)) => {
+                return Err(FeedError("a conditional generator needs labels"));
+            }
+            (
+                GeneratorFeed::Latent {
+                    labels: Some(_), ..
+                },
+                None,
+            ) => {
+                return Err(FeedError("an unconditional generator takes no labels"));
+            }
         };
         let [n, width] = z.dims();
-        self.network.forward(z.reshape([n, width, 1, 1]))
+        Ok(self.network.forward(z.reshape([n, width, 1, 1])))
     }
 }
 

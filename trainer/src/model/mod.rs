@@ -11,8 +11,8 @@
 //! - [`dcgan64`]: 64×64 DCGAN (the CIFAR-10 seed) and WGAN-GP (the CelebA seed).
 //! - [`cgan`]: conditional GANs for 28×28 images (conv and MLP), the cGAN seed's.
 //! - [`pix2pix`]: U-Net + PatchGAN super-resolution, the high-resolution seed's.
-//! - [`gan`]: generator, discriminator and [`GanSpec`], the one description of a GAN,
-//!   with optional label conditioning.
+//! - [`gan`]: generator, discriminator and [`GanSpec`], the one description of a GAN: what
+//!   its generator takes ([`GeneratorInput`]: z, z and a label, or a source image).
 //! - [`init`]: reproducible weight initialisation from gantry's own seeded streams.
 //! - [`input_gradient`]: a network's input-gradient as tracked ops, for WGAN-GP.
 
@@ -31,7 +31,7 @@ pub use cgan::{CganConvConfig, CganMlpConfig};
 pub use dcgan::DcganConfig;
 pub use dcgan_tf::DcganTfConfig;
 pub use dcgan64::{Dcgan64Config, WganGp64Config};
-pub use gan::{Conditioning, Discriminator, GanSpec, Generator};
+pub use gan::{Discriminator, FeedError, GanSpec, Generator, GeneratorFeed, GeneratorInput};
 pub use input_gradient::InputGradientError;
 pub use network::{Layer, Network, downsample_mean, upsample_nearest};
 pub use pix2pix::Pix2PixConfig;

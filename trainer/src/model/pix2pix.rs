@@ -8,7 +8,7 @@
 //! `ConcatSkip` on the way up, so the burn module and the exported ONNX graph come from the
 //! same description as every other network.
 
-use super::gan::GanSpec;
+use super::gan::{GanSpec, GeneratorInput};
 use super::spec::LayerSpec;
 use burn::prelude::*;
 
@@ -153,10 +153,12 @@ impl Pix2PixConfig {
 
     pub fn spec(&self) -> GanSpec {
         GanSpec {
-            latent_dim: 0,
+            input: GeneratorInput::Source {
+                shape: self.source_shape(),
+                scale: self.scale,
+            },
+            label_embedding: 0,
             image_shape: [self.channels, self.image_size, self.image_size],
-            conditioning: None,
-            source: Some(self.source_shape()),
             generator: self.generator_spec(),
             discriminator: self.discriminator_spec(),
         }

@@ -1,72 +1,41 @@
-//! A grid of images in one PNG.
+//! A grid of images in one PNG, drawn by `gantry_onnx::contract::grid` (as the page draws).
 
 use anyhow::Context;
-use image::{ImageBuffer, Rgb, RgbImage};
+use gantry_onnx::contract::{GridLayout, grid};
+use image::{ImageBuffer, RgbImage};
 use std::path::Path;
 
-/// Pixels between images and around the grid.
-const PAD: u32 = 2;
+/// The values a gantry generator makes.
+const VALUE_RANGE: [f32; 2] = [-1.0, 1.0];
 
 /// Lay out `values` (`[n, c, h, w]` row-major in [-1, 1], c = 1 or 3) as a grid with
-/// `columns` images per row (default: ⌈√n⌉). Grey images become grey RGB.
+/// `columns` images per row (default: ⌈√n⌉), drawn by the contract the page draws with.
 pub fn grid_image(
     values: &[f32],
     shape: [usize; 4],
     columns: Option<usize>,
 ) -> anyhow::Result<RgbImage> {
-    compose(values, shape, columns, PAD)
+    let columns = columns.unwrap_or_else(|| {
+        GridLayout::samples(shape[0].max(1), None, None).map_or(1, |layout| layout.columns)
+    });
+    compose(values, shape, columns, grid::PAD)
 }
 
 /// Images side by side in one row, no gaps: a strip a page can cut at multiples of `w`.
 pub fn save_strip(values: &[f32], shape: [usize; 4], path: &Path) -> anyhow::Result<()> {
-    write_png_atomic(&compose(values, shape, Some(shape[0]), 0)?, path)
+    write_png_atomic(&compose(values, shape, shape[0], 0)?, path)
 }
 
 fn compose(
     values: &[f32],
-    [n, c, h, w]: [usize; 4],
-    columns: Option<usize>,
-    pad: u32,
+    shape: [usize; 4],
+    columns: usize,
+    pad: usize,
 ) -> anyhow::Result<RgbImage> {
-    anyhow::ensure!(
-        c == 1 || c == 3,
-        "grid images need 1 or 3 channels, got {c}"
-    );
-    anyhow::ensure!(
-        values.len() == n * c * h * w,
-        "{} values for shape [{n}, {c}, {h}, {w}]",
-        values.len()
-    );
-    anyhow::ensure!(n > 0, "no images to lay out");
-    let columns = columns
-        .unwrap_or_else(|| (n as f64).sqrt().ceil() as usize)
-        .max(1);
-    let rows = n.div_ceil(columns);
-    let (hu, wu) = (h as u32, w as u32);
-    let width = columns as u32 * (wu + pad) + pad;
-    let height = rows as u32 * (hu + pad) + pad;
-    let mut grid: RgbImage = ImageBuffer::from_pixel(width, height, Rgb([24, 24, 24]));
-    let to_byte = |v: f32| (((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round()) as u8;
-    for i in 0..n {
-        let (gx, gy) = ((i % columns) as u32, (i / columns) as u32);
-        let image = &values[i * c * h * w..(i + 1) * c * h * w];
-        for y in 0..h {
-            for x in 0..w {
-                let at = |ch: usize| to_byte(image[ch * h * w + y * w + x]);
-                let pixel = if c == 1 {
-                    [at(0); 3]
-                } else {
-                    [at(0), at(1), at(2)]
-                };
-                grid.put_pixel(
-                    pad + gx * (wu + pad) + x as u32,
-                    pad + gy * (hu + pad) + y as u32,
-                    Rgb(pixel),
-                );
-            }
-        }
-    }
-    Ok(grid)
+    let picture =
+        grid::draw(values, shape, columns, VALUE_RANGE, pad).map_err(anyhow::Error::msg)?;
+    let (width, height) = (picture.width as u32, picture.height as u32);
+    ImageBuffer::from_raw(width, height, picture.rgb).context("a grid's pixels fill its picture")
 }
 
 /// Write `values` as a grid PNG at `path`.
@@ -91,6 +60,8 @@ pub fn write_png_atomic(image: &RgbImage, path: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use grid::PAD;
+    use image::Rgb;
 
     #[test]
     fn grid_has_the_right_size_and_pixels() {
@@ -98,12 +69,13 @@ mod tests {
         let mut values = vec![-1.0; 5 * 3 * 4];
         values[0] = 1.0; // top-left pixel of the first image is white
         let grid = grid_image(&values, [5, 1, 3, 4], None).unwrap();
+        let pad = PAD as u32;
         assert_eq!(
             grid.dimensions(),
-            (3 * (4 + PAD) + PAD, 2 * (3 + PAD) + PAD)
+            (3 * (4 + pad) + pad, 2 * (3 + pad) + pad)
         );
-        assert_eq!(grid.get_pixel(PAD, PAD), &Rgb([255, 255, 255]));
-        assert_eq!(grid.get_pixel(PAD + 1, PAD), &Rgb([0, 0, 0]));
+        assert_eq!(grid.get_pixel(pad, pad), &Rgb([255, 255, 255]));
+        assert_eq!(grid.get_pixel(pad + 1, pad), &Rgb([0, 0, 0]));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::data::{Augment, DatasetName};
 use crate::model::{
     CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig, Discriminator,
-    GanSpec, Generator, LayerSpec, Pix2PixConfig, SpecError, WganGp64Config,
+    GanSpec, Generator, GeneratorInput, LayerSpec, Pix2PixConfig, SpecError, WganGp64Config,
 };
 use anyhow::Context;
 use burn::prelude::*;
@@ -32,25 +32,141 @@ pub enum ModelConfig {
     Pix2Pix(Pix2PixConfig),
 }
 
-/// The adversarial objective.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Loss {
+/// The adversarial objective and its settings, dispatched in one place
+/// ([`super::step::GanState::step`]). In a config: `[objective]` with `kind = "bce"`,
+/// `"wgan-gp"` or `"pix2pix"`; absent, the model's own ([`ModelConfig::default_objective`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Objective {
     /// Binary cross-entropy on logits, the non-saturating generator loss (DCGAN, cGAN).
-    #[default]
-    Bce,
+    Bce {
+        /// The discriminator's target for real images: 1.0, or e.g. 0.9 for one-sided
+        /// label smoothing (keeps D from growing over-confident, a guard against collapse).
+        #[serde(default = "one")]
+        real_label: f32,
+    },
     /// Wasserstein loss with a gradient penalty (Gulrajani et al. 2017): the critic
     /// minimises D(G(z)) − D(x) + λ·(‖∇D(x̂)‖ − 1)² on random interpolates x̂, and takes
     /// `critic_steps` updates per generator update.
-    WganGp,
+    WganGp {
+        #[serde(default = "ten")]
+        lambda: f64,
+        #[serde(default = "five")]
+        critic_steps: usize,
+    },
+    /// Pix2Pix (an upscaler): D on (image, source) pairs with BCE, G on BCE + λ·L1 to the
+    /// real image (pix2pix uses λ = 100).
+    #[serde(rename = "pix2pix")]
+    Pix2Pix {
+        #[serde(default = "hundred")]
+        l1_lambda: f64,
+        #[serde(default = "one")]
+        real_label: f32,
+    },
 }
 
-impl Loss {
-    fn name(self) -> &'static str {
+fn one() -> f32 {
+    1.0
+}
+fn five() -> usize {
+    5
+}
+fn ten() -> f64 {
+    10.0
+}
+fn hundred() -> f64 {
+    100.0
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Self::Bce { real_label: 1.0 }
+    }
+}
+
+impl Objective {
+    pub fn name(&self) -> &'static str {
         match self {
-            Self::Bce => "bce",
-            Self::WganGp => "wgan-gp",
+            Self::Bce { .. } => "bce",
+            Self::WganGp { .. } => "wgan-gp",
+            Self::Pix2Pix { .. } => "pix2pix",
         }
+    }
+
+    /// The defaults of objective `kind`, as JSON.
+    fn default_of(kind: &str) -> anyhow::Result<serde_json::Value> {
+        let objective = match kind {
+            "bce" => Self::Bce { real_label: 1.0 },
+            "wgan-gp" => Self::WganGp {
+                lambda: 10.0,
+                critic_steps: 5,
+            },
+            "pix2pix" => Self::Pix2Pix {
+                l1_lambda: 100.0,
+                real_label: 1.0,
+            },
+            other => {
+                anyhow::bail!("unknown objective kind `{other}` (known: bce, wgan-gp, pix2pix)")
+            }
+        };
+        Ok(serde_json::to_value(objective)?)
+    }
+
+    /// Settings that cannot train, named; and a model this objective cannot train, with
+    /// both named.
+    fn check(&self, model: &ModelConfig, spec: &GanSpec) -> anyhow::Result<()> {
+        let upscaler = spec.input.source_shape().is_some();
+        match *self {
+            Self::Bce { real_label } | Self::Pix2Pix { real_label, .. } => anyhow::ensure!(
+                real_label > 0.5 && real_label <= 1.0,
+                "objective.real_label must be in (0.5, 1], got {real_label}"
+            ),
+            Self::WganGp {
+                lambda,
+                critic_steps,
+            } => {
+                anyhow::ensure!(
+                    critic_steps >= 1,
+                    "objective.critic_steps must be at least 1"
+                );
+                anyhow::ensure!(
+                    lambda >= 0.0 && lambda.is_finite(),
+                    "objective.lambda must be a non-negative number, got {lambda}"
+                );
+                // The penalty is per sample: layers that mix a batch (or drop units) break it.
+                if let Some(layer) = spec
+                    .discriminator
+                    .iter()
+                    .find(|l| matches!(l, LayerSpec::BatchNorm { .. } | LayerSpec::Dropout { .. }))
+                {
+                    anyhow::bail!(
+                        "objective {} needs a critic without {} (model {}: use InstanceNorm, e.g. kind = \"wgan_gp64\")",
+                        self.name(),
+                        layer.kind(),
+                        model.name()
+                    );
+                }
+            }
+        }
+        if let Self::Pix2Pix { l1_lambda, .. } = *self {
+            anyhow::ensure!(
+                l1_lambda >= 0.0 && l1_lambda.is_finite(),
+                "objective.l1_lambda must be a non-negative number, got {l1_lambda}"
+            );
+        }
+        let translates = matches!(self, Self::Pix2Pix { .. });
+        anyhow::ensure!(
+            translates == upscaler,
+            "objective {} cannot train model {}: {}",
+            self.name(),
+            model.name(),
+            if upscaler {
+                "an upscaler trains with objective \"pix2pix\""
+            } else {
+                "a generator of z trains with \"bce\" or \"wgan-gp\""
+            }
+        );
+        Ok(())
     }
 }
 
@@ -103,8 +219,25 @@ impl ModelConfig {
         }
     }
 
+    /// What the generator takes.
+    pub fn input(&self) -> GeneratorInput {
+        self.spec().input
+    }
+
+    /// The objective a config without `[objective]` trains this model with.
+    pub fn default_objective(&self) -> Objective {
+        match self.input() {
+            GeneratorInput::Source { .. } => Objective::Pix2Pix {
+                l1_lambda: 100.0,
+                real_label: 1.0,
+            },
+            GeneratorInput::Latent { .. } => Objective::default(),
+        }
+    }
+
+    /// The latent size; 0 for an upscaler, which takes an image instead.
     pub fn latent_dim(&self) -> usize {
-        self.spec().latent_dim
+        self.input().latent_dim().unwrap_or(0)
     }
 
     pub fn image_shape(&self) -> [usize; 3] {
@@ -113,12 +246,12 @@ impl ModelConfig {
 
     /// The source image shape of a translation model (Pix2Pix), which takes it instead of z.
     pub fn source_shape(&self) -> Option<[usize; 3]> {
-        self.spec().source
+        self.input().source_shape()
     }
 
     /// Number of classes of a conditional model.
     pub fn classes(&self) -> Option<usize> {
-        self.spec().conditioning.map(|c| c.classes)
+        self.input().classes()
     }
 
     pub fn validate(&self) -> Result<(), SpecError> {
@@ -159,23 +292,10 @@ pub struct TrainingConfig {
     pub beta1: f32,
     #[config(default = 0.999)]
     pub beta2: f32,
-    /// The adversarial objective: `bce` (DCGAN, cGAN) or `wgan-gp`.
-    #[config(default = "Loss::Bce")]
-    pub loss: Loss,
-    /// WGAN-GP: the gradient penalty's weight λ.
-    #[config(default = 10.0)]
-    pub gp_lambda: f64,
-    /// WGAN-GP: critic updates per generator update.
-    #[config(default = 5)]
-    pub critic_steps: usize,
-    /// Pix2Pix: the weight λ of the L1 distance to the real image in the generator's loss
-    /// (BCE + λ·L1; pix2pix uses 100).
-    #[config(default = 100.0)]
-    pub l1_lambda: f64,
-    /// The discriminator's target for real images: 1.0, or e.g. 0.9 for one-sided label
-    /// smoothing (keeps D from growing over-confident, a common guard against collapse).
-    #[config(default = 1.0)]
-    pub real_label: f32,
+    /// The adversarial objective and its settings; absent, the model's own (`bce`, or
+    /// `pix2pix` for an upscaler). See [`Objective`].
+    #[config(default = "None")]
+    pub objective: Option<Objective>,
     /// Seeds weight init, shuffles and every latent batch: same seed, same run.
     #[config(default = 42)]
     pub seed: u64,
@@ -230,11 +350,17 @@ impl TrainingConfig {
         Self::from_value(serde_json::to_value(value)?)
     }
 
-    fn from_value(given: serde_json::Value) -> anyhow::Result<Self> {
-        // The model's defaults depend on its kind: start from that kind's defaults.
+    fn from_value(mut given: serde_json::Value) -> anyhow::Result<Self> {
+        upgrade_flat_objective(&mut given)?;
+        // The model's and the objective's defaults depend on their kind: start from them.
         let mut merged = serde_json::to_value(Self::new())?;
         if let Some(kind) = given.pointer("/model/kind").and_then(|k| k.as_str()) {
             merged["model"] = ModelConfig::default_of(kind)?;
+        }
+        if let Some(kind) = given.pointer("/objective/kind").and_then(|k| k.as_str()) {
+            merged["objective"] = Objective::default_of(kind)?;
+        } else if given.get("objective").is_some_and(|o| !o.is_null()) {
+            anyhow::bail!("objective: needs a kind (bce, wgan-gp or pix2pix)");
         }
         merge(&mut merged, given, "")?;
         let config: Self = serde_json::from_value(merged)?;
@@ -273,11 +399,6 @@ impl TrainingConfig {
             self.keep_checkpoints >= 1,
             "keep_checkpoints must be at least 1"
         );
-        anyhow::ensure!(
-            self.real_label > 0.5 && self.real_label <= 1.0,
-            "real_label must be in (0.5, 1], got {}",
-            self.real_label
-        );
         anyhow::ensure!(self.sample_count >= 1, "sample_count must be at least 1");
         anyhow::ensure!(
             self.eval_every == 0 || self.eval_samples >= 2,
@@ -291,41 +412,9 @@ impl TrainingConfig {
             self.model.name()
         );
         self.augment.check().map_err(anyhow::Error::msg)?;
-        if self.loss == Loss::WganGp {
-            anyhow::ensure!(self.critic_steps >= 1, "critic_steps must be at least 1");
-            anyhow::ensure!(
-                self.gp_lambda >= 0.0 && self.gp_lambda.is_finite(),
-                "gp_lambda must be a non-negative number, got {}",
-                self.gp_lambda
-            );
-            // The penalty is per sample: layers that mix a batch (or drop units) break it.
-            if let Some(layer) = self
-                .model
-                .spec()
-                .discriminator
-                .iter()
-                .find(|l| matches!(l, LayerSpec::BatchNorm { .. } | LayerSpec::Dropout { .. }))
-            {
-                anyhow::bail!(
-                    "loss {} needs a critic without {} (model {}: use InstanceNorm, e.g. kind = \"wgan_gp64\")",
-                    self.loss.name(),
-                    layer.kind(),
-                    self.model.name()
-                );
-            }
-        }
-        if self.model.source_shape().is_some() {
-            anyhow::ensure!(
-                self.loss == Loss::Bce,
-                "model {} trains with loss \"bce\" (plus λ·L1), not {}",
-                self.model.name(),
-                self.loss.name()
-            );
-            anyhow::ensure!(
-                self.l1_lambda >= 0.0 && self.l1_lambda.is_finite(),
-                "l1_lambda must be a non-negative number, got {}",
-                self.l1_lambda
-            );
+        let spec = self.model.spec();
+        self.objective().check(&self.model, &spec)?;
+        if spec.input.source_shape().is_some() {
             anyhow::ensure!(
                 self.eval_every == 0,
                 "eval_every measures generators of z (Fréchet distance, Inception Score); model {} translates images",
@@ -343,8 +432,14 @@ impl TrainingConfig {
                 names.len()
             );
         }
-        self.model.validate()?;
+        spec.check()?;
         Ok(())
+    }
+
+    /// The objective this run trains with: the config's, or the model's own.
+    pub fn objective(&self) -> Objective {
+        self.objective
+            .unwrap_or_else(|| self.model.default_objective())
     }
 }
 
@@ -364,6 +459,58 @@ impl TrainingConfig {
             None => crate::eval::classifier::default_dir(self.dataset),
         }
     }
+}
+
+/// Configs written before `[objective]` (gantry 0.1's `config.json` in run directories)
+/// kept the objective in flat keys: `loss`, `gp_lambda`, `critic_steps`, `l1_lambda` and
+/// `real_label`. Move them into `objective`, so old runs still resume.
+fn upgrade_flat_objective(given: &mut serde_json::Value) -> anyhow::Result<()> {
+    use serde_json::{Value, json};
+    let Some(map) = given.as_object_mut() else {
+        return Ok(());
+    };
+    let flat = [
+        "loss",
+        "gp_lambda",
+        "critic_steps",
+        "l1_lambda",
+        "real_label",
+    ];
+    if !flat.iter().any(|k| map.contains_key(*k)) {
+        return Ok(());
+    }
+    anyhow::ensure!(
+        !map.contains_key("objective"),
+        "give the objective once: [objective] or the old flat keys ({}), not both",
+        flat.join(", ")
+    );
+    let take = |map: &mut serde_json::Map<String, Value>, key| map.remove(key);
+    let loss = take(map, "loss");
+    let (gp_lambda, critic_steps) = (take(map, "gp_lambda"), take(map, "critic_steps"));
+    let (l1_lambda, real_label) = (take(map, "l1_lambda"), take(map, "real_label"));
+    let upscaler = map
+        .get("model")
+        .and_then(|m| m.get("kind"))
+        .is_some_and(|k| k == "pix2pix");
+    let mut objective = match (loss.as_ref().and_then(Value::as_str), upscaler) {
+        (Some("wgan-gp"), _) => json!({ "kind": "wgan-gp" }),
+        (_, true) => json!({ "kind": "pix2pix" }),
+        (None | Some("bce"), false) => json!({ "kind": "bce" }),
+        (Some(other), _) => anyhow::bail!("unknown loss `{other}` (known: bce, wgan-gp)"),
+    };
+    let kind = objective["kind"].as_str().unwrap_or_default().to_string();
+    let keep: &[(&str, Option<Value>)] = match kind.as_str() {
+        "wgan-gp" => &[("lambda", gp_lambda), ("critic_steps", critic_steps)],
+        "pix2pix" => &[("l1_lambda", l1_lambda), ("real_label", real_label)],
+        _ => &[("real_label", real_label)],
+    };
+    for (key, value) in keep {
+        if let Some(value) = value {
+            objective[*key] = value.clone();
+        }
+    }
+    map.insert("objective".into(), objective);
+    Ok(())
 }
 
 /// Lay `given` over `defaults`, key by key, refusing keys that `defaults` does not have.
@@ -395,5 +542,84 @@ fn merge(
             *slot = value;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_objective_is_a_table_with_its_kind_defaults() {
+        let config = TrainingConfig::from_toml_str(
+            "[objective]\nkind = \"wgan-gp\"\ncritic_steps = 3\n[model]\nkind = \"wgan_gp64\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.objective(),
+            Objective::WganGp {
+                lambda: 10.0,
+                critic_steps: 3
+            }
+        );
+        // Absent: the model's own.
+        let upscaler = TrainingConfig::from_toml_str("[model]\nkind = \"pix2pix\"\n").unwrap();
+        assert_eq!(upscaler.objective().name(), "pix2pix");
+        assert_eq!(
+            TrainingConfig::new().objective(),
+            Objective::Bce { real_label: 1.0 }
+        );
+    }
+
+    #[test]
+    fn configs_with_the_old_flat_keys_still_load() {
+        // A run directory's config.json from before `[objective]` resumes as it trained.
+        let old = serde_json::json!({
+            "loss": "wgan-gp", "gp_lambda": 5.0, "critic_steps": 2, "l1_lambda": 100.0,
+            "real_label": 1.0, "model": { "kind": "wgan_gp64" }
+        });
+        let config = TrainingConfig::from_value(old).unwrap();
+        assert_eq!(
+            config.objective(),
+            Objective::WganGp {
+                lambda: 5.0,
+                critic_steps: 2
+            }
+        );
+        let old_pix2pix =
+            serde_json::json!({ "l1_lambda": 50.0, "loss": "bce", "model": { "kind": "pix2pix" } });
+        let config = TrainingConfig::from_value(old_pix2pix).unwrap();
+        assert_eq!(
+            config.objective(),
+            Objective::Pix2Pix {
+                l1_lambda: 50.0,
+                real_label: 1.0
+            }
+        );
+    }
+
+    #[test]
+    fn a_model_the_objective_cannot_train_is_refused_naming_both() {
+        let err = TrainingConfig::from_toml_str("[objective]\nkind = \"pix2pix\"\n").unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("pix2pix") && text.contains("dcgan28"),
+            "{text}"
+        );
+        let err = TrainingConfig::from_toml_str(
+            "[objective]\nkind = \"bce\"\n[model]\nkind = \"pix2pix\"\n",
+        )
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(text.contains("bce") && text.contains("pix2pix"), "{text}");
+        let err = TrainingConfig::from_toml_str("[objective]\nkind = \"wgan-gp\"\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("needs a critic without"),
+            "{err:#}"
+        );
+        assert!(TrainingConfig::from_toml_str("[objective]\nlambda = 3.0\n").is_err());
+        assert!(
+            TrainingConfig::from_toml_str("[objective]\nkind = \"bce\"\nlambda = 3.0\n").is_err()
+        );
     }
 }

@@ -5,15 +5,24 @@
 //! - [`checkpoint`]: atomic, checksummed checkpoints that resume a run exactly.
 //! - [`metrics`]: the per-step metrics file (`metrics.jsonl`).
 //! - [`presets`]: the seeds' experiments as named configs (`configs/*.toml`).
-//! - [`run`]: the loop itself, with progress bars, sample grids and the loss plot.
+//! - [`run`]: the loop itself: batches and steps, nothing else.
+//! - [`events`]: what the loop tells its listeners (step, evaluation and epoch done).
+//! - [`listeners`]: progress bar and log lines, metrics file, epoch grid and loss plot,
+//!   best checkpoint.
+//! - [`policy`]: when to write a checkpoint and when to measure one.
+//! - [`evaluator`]: quality measured during training (`eval_every`).
 
 pub mod checkpoint;
 pub mod config;
+pub mod evaluator;
+pub mod events;
+pub mod listeners;
 pub mod metrics;
+pub mod policy;
 pub mod presets;
 pub mod run;
 pub mod step;
 
-pub use config::{Loss, ModelConfig, TrainingConfig};
+pub use config::{ModelConfig, Objective, TrainingConfig};
 pub use run::{RunOptions, RunSummary, resume, train};
-pub use step::{GanState, StepStats, noise};
+pub use step::{GanState, StepPlan, StepStats};

@@ -1,17 +1,19 @@
-//! The training loop: batches, steps, progress, sample grids, metrics, checkpoints.
+//! The training loop: batches and steps. What happens around them (progress, metrics,
+//! grids, the best checkpoint) is told to [`Listener`]s; when to checkpoint and to
+//! measure is the [`CheckpointPolicy`]'s.
 
 use super::checkpoint::{self, Position};
 use super::config::TrainingConfig;
-use super::metrics::{self, MetricsRecord, MetricsWriter};
-use super::step::{GanState, StepStats, noise};
+use super::evaluator::Evaluator;
+use super::events::{EpochDone, EpochStarted, EvaluationDone, Listeners, StepDone};
+use super::listeners::{BestCheckpoint, EpochArtefacts, MetricsFile, Progress};
+use super::policy::CheckpointPolicy;
+use super::step::{GanState, StepPlan, StepStats};
 use crate::data::{Batcher, ImageDataset, Split};
-use crate::latent::{self, Stream};
-use crate::model::{Generator, downsample_mean, upsample_nearest};
+use crate::inference::{config_path, load_run_config};
 use crate::{fs_atomic, report};
 use anyhow::{Context, bail};
-use burn::module::Module;
-use burn::tensor::{Device, Int, Tensor, TensorData};
-use indicatif::{ProgressBar, ProgressStyle};
+use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -38,10 +40,6 @@ pub struct RunSummary {
     pub finished: bool,
 }
 
-pub fn config_path(run_dir: &Path) -> PathBuf {
-    run_dir.join("config.json")
-}
-
 /// Start a new run in `run_dir`, which must not hold a run already.
 pub fn train(
     run_dir: &Path,
@@ -59,17 +57,8 @@ pub fn train(
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("{}: cannot create", run_dir.display()))?;
     fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(config)?)?;
-
-    let device = options.device.clone().autodiff();
-    let state = GanState::init(config, &device);
-    run_loop(
-        run_dir,
-        config,
-        &dataset,
-        state,
-        Position::default(),
-        options,
-    )
+    let state = GanState::init(config, &options.device.clone().autodiff());
+    Run::new(run_dir, config, &dataset, options, Position::default())?.run(state)
 }
 
 /// Continue the run in `run_dir` from its newest checkpoint, exactly where it stopped.
@@ -86,8 +75,8 @@ pub fn resume(
     config.check()?;
     let checkpoint = checkpoint::resolve(run_dir)?;
     let dataset = load_dataset(&config, &options.data_dir)?;
-    let device = options.device.clone().autodiff();
-    let (state, position) = checkpoint::load(&checkpoint, &config, &device)?;
+    let (state, position) =
+        checkpoint::load(&checkpoint, &config, &options.device.clone().autodiff())?;
     if options.show_progress {
         eprintln!(
             "resuming {} from {} (epoch {}, step {})",
@@ -97,16 +86,7 @@ pub fn resume(
             position.step
         );
     }
-    run_loop(run_dir, &config, &dataset, state, position, options)
-}
-
-/// The config a run was started with.
-pub fn load_run_config(run_dir: &Path) -> anyhow::Result<TrainingConfig> {
-    let path = config_path(run_dir);
-    if !path.exists() {
-        bail!("{}: no run here (no config.json)", run_dir.display());
-    }
-    TrainingConfig::from_file(&path)
+    Run::new(run_dir, &config, &dataset, options, position)?.run(state)
 }
 
 fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<ImageDataset> {
@@ -138,422 +118,188 @@ fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<Imag
     Ok(dataset)
 }
 
-/// Generate images for `z` (`[n, latent]` values, and `n` labels for a conditional
-/// generator) in inference mode; `[n, c, h, w]` values.
-pub fn generate(
-    generator: &Generator,
-    z: Vec<f32>,
-    labels: Option<Vec<i64>>,
-    latent_dim: usize,
-    device: &Device,
-) -> (Vec<f32>, [usize; 4]) {
-    let n = z.len() / latent_dim;
-    let generator = generator.valid();
-    let device = device.clone().without_autodiff();
-    let z = Tensor::<2>::from_data(TensorData::new(z, [n, latent_dim]), &device);
-    let labels = labels.map(|l| Tensor::<1, Int>::from_data(TensorData::new(l, [n]), &device));
-    let images = generator.forward(z, labels);
-    let shape = images.dims();
-    (
-        images.into_data().try_to_vec::<f32>().expect("f32 images"),
-        shape,
-    )
+/// One run of the loop, from `position` to the last epoch or a stop.
+struct Run<'a> {
+    run_dir: &'a Path,
+    config: &'a TrainingConfig,
+    dataset: &'a ImageDataset,
+    options: &'a RunOptions,
+    plan: StepPlan,
+    batcher: Batcher,
+    batches: usize,
+    policy: CheckpointPolicy,
+    evaluator: Option<Evaluator>,
+    listeners: Listeners,
+    device: Device,
+    position: Position,
+    last_stats: Option<StepStats>,
+    last_checkpoint: Option<PathBuf>,
 }
 
-/// Translate `sources` (`[n, c, h, w]` values of a Pix2Pix generator's source shape) in
-/// inference mode; the images' values and shape.
-pub fn translate(
-    generator: &Generator,
-    sources: Vec<f32>,
-    shape: [usize; 4],
-    device: &Device,
-) -> (Vec<f32>, [usize; 4]) {
-    let generator = generator.valid();
-    let device = device.clone().without_autodiff();
-    let sources = Tensor::<4>::from_data(TensorData::new(sources, shape), &device);
-    let images = generator.translate(sources);
-    let shape = images.dims();
-    (
-        images.into_data().try_to_vec::<f32>().expect("f32 images"),
-        shape,
-    )
-}
-
-/// A translation model's sample grid: for the first `count` images of `dataset`, the
-/// source (`scale`× smaller, shown enlarged), the generator's image and the real image,
-/// side by side, four triples per row.
-pub fn translation_grid(
-    generator: &Generator,
-    dataset: &ImageDataset,
-    count: usize,
-    scale: usize,
-    device: &Device,
-) -> (Vec<f32>, [usize; 4], usize) {
-    let device = device.clone().without_autodiff();
-    let indices: Vec<usize> = (0..count.min(dataset.len())).collect();
-    let (targets, _) = Batcher::images(dataset, &indices, &device);
-    let sources = downsample_mean(targets.clone(), scale);
-    let made = generator.valid().translate(sources.clone());
-    let shown_sources = upsample_nearest(sources, scale);
-    let [n, c, h, w] = targets.dims();
-    // [n, 3, c, h, w] → 3n images, each triple together.
-    let triples =
-        Tensor::stack::<5>(vec![shown_sources, made, targets], 1).reshape([3 * n, c, h, w]);
-    let shape = triples.dims();
-    let values = triples.into_data().try_to_vec::<f32>().expect("f32 images");
-    (values, shape, 3 * n.min(4))
-}
-
-/// What a sample grid shows: `count` images, or for a conditional model one row per class
-/// (row `k` generated with label `k`). Returns the labels (if any) and the column count.
-pub fn grid_layout(classes: Option<usize>, count: usize) -> (Option<Vec<i64>>, Option<usize>) {
-    match classes {
-        None => (None, None),
-        Some(classes) => {
-            let columns = (count as f64).sqrt().ceil() as usize;
-            let labels = (0..classes as i64)
-                .flat_map(|k| std::iter::repeat_n(k, columns))
-                .collect();
-            (Some(labels), Some(columns))
-        }
-    }
-}
-
-fn run_loop(
-    run_dir: &Path,
-    config: &TrainingConfig,
-    dataset: &ImageDataset,
-    mut state: GanState,
-    start: Position,
-    options: &RunOptions,
-) -> anyhow::Result<RunSummary> {
-    let device = options.device.clone().autodiff();
-    let batcher = Batcher::new(config.batch_size, config.seed);
-    let per_epoch = batcher.batches_per_epoch(dataset);
-    let conditional = config.model.classes().is_some();
-    let (grid_labels, _) = grid_layout(config.model.classes(), config.sample_count);
-    let grid_count = grid_labels.as_ref().map_or(config.sample_count, Vec::len);
-    let fixed_z = latent::normal_batch(
-        config.seed,
-        Stream::FixedNoise,
-        0,
-        grid_count,
-        config.model.latent_dim(),
-    );
-    let mut evaluator = Evaluator::open(run_dir, config, options, start.step)?;
-    let mut writer = MetricsWriter::open(run_dir, start.step)?;
-    let mut position = start;
-    let mut last_stats = None;
-    let mut last_checkpoint = None;
-
-    while position.epoch < config.epochs {
-        let epoch = position.epoch;
-        let order = batcher.epoch_order(dataset, epoch);
-        let bar = epoch_bar(
-            options.show_progress,
-            epoch,
-            config.epochs,
-            per_epoch,
-            position.batch,
-        );
-        while position.batch < per_epoch {
-            let started = Instant::now();
-            let (real, labels) = batcher.augmented_images(
-                dataset,
-                batcher.batch(&order, position.batch),
-                &config.augment,
-                epoch,
-                &device,
-            );
-            let labels = conditional.then_some(labels);
-            let z = noise(config, position.step, config.batch_size, &device);
-            // Layers that draw random numbers (dropout) draw them from a per-step seed, so a
-            // resumed run draws what the uninterrupted one would have.
-            device.seed(config.seed ^ position.step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let (next, stats) = state.step(real, labels, z, config, position.step);
-            state = next;
-            if !stats.is_finite() {
-                bail!(
-                    "training diverged at step {}: {stats:?}; the last good checkpoint is in {}",
-                    position.step + 1,
-                    checkpoint::checkpoints_dir(run_dir).display()
-                );
-            }
-            let images_per_sec = config.batch_size as f32 / started.elapsed().as_secs_f32();
-            position.step += 1;
-            position.batch += 1;
-            writer.append(&MetricsRecord {
-                step: position.step,
-                epoch: epoch + 1,
-                loss_d: stats.loss_d,
-                loss_g: stats.loss_g,
-                d_real: stats.d_real,
-                d_fake: stats.d_fake,
-                images_per_sec,
-                quality: None,
-            })?;
-            bar.set_message(format!(
-                "loss D {:.3} G {:.3}  D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
-                stats.loss_d, stats.loss_g, stats.d_real, stats.d_fake, images_per_sec
-            ));
-            bar.inc(1);
-            if options.log_lines
-                && !options.show_progress
-                && position.batch % per_epoch.div_ceil(10) == 0
-            {
-                eprintln!(
-                    "epoch {}/{} batch {}/{per_epoch}: loss D {:.3} G {:.3}  D(x) {:.2} D(G(z)) {:.2}  {:.0} img/s",
-                    epoch + 1,
-                    config.epochs,
-                    position.batch,
-                    stats.loss_d,
-                    stats.loss_g,
-                    stats.d_real,
-                    stats.d_fake,
-                    images_per_sec
-                );
-            }
-            last_stats = Some(stats);
-
-            let stop_now = options.stop_after_steps.is_some_and(|s| position.step >= s);
-            let periodic =
-                config.checkpoint_every > 0 && position.step % config.checkpoint_every as u64 == 0;
-            if position.batch == per_epoch {
-                position = Position {
-                    epoch: epoch + 1,
-                    batch: 0,
-                    step: position.step,
-                };
-            }
-            let epoch_end = position.batch == 0;
-            let epoch_checkpoint = epoch_end
-                && (position.epoch % config.checkpoint_every_epochs == 0
-                    || position.epoch == config.epochs
-                    || (config.eval_every > 0 && position.epoch % config.eval_every == 0));
-            if stop_now || periodic || epoch_checkpoint {
-                writer.flush()?;
-                last_checkpoint = Some(checkpoint::save(run_dir, config, &state, position)?);
-            }
-            if stop_now {
-                bar.abandon_with_message(format!(
-                    "stopped after step {} (resume with --resume)",
-                    position.step
-                ));
-                return Ok(RunSummary {
-                    run_dir: run_dir.to_path_buf(),
-                    steps: position.step,
-                    last_checkpoint: last_checkpoint.expect("just saved"),
-                    last_stats,
-                    finished: false,
-                });
-            }
-            if position.batch == 0 {
-                break;
-            }
-        }
-        bar.finish();
-        if let (Some(evaluator), Some(checkpoint), Some(stats)) =
-            (evaluator.as_mut(), &last_checkpoint, last_stats)
-            && (position.epoch % config.eval_every == 0 || position.epoch == config.epochs)
-        {
-            let report = evaluator.evaluate(&state.generator, dataset, checkpoint)?;
-            writer.append(&MetricsRecord {
-                step: position.step,
-                epoch: position.epoch,
-                loss_d: stats.loss_d,
-                loss_g: stats.loss_g,
-                d_real: stats.d_real,
-                d_fake: stats.d_fake,
-                images_per_sec: 0.0,
-                quality: Some(report.figures().into_iter().collect()),
-            })?;
-            writer.flush()?;
-        }
-        epoch_report(
+impl<'a> Run<'a> {
+    fn new(
+        run_dir: &'a Path,
+        config: &'a TrainingConfig,
+        dataset: &'a ImageDataset,
+        options: &'a RunOptions,
+        position: Position,
+    ) -> anyhow::Result<Self> {
+        let batcher = Batcher::new(config.batch_size, config.seed);
+        let show = options.show_progress || options.log_lines;
+        let mut listeners = Listeners::default();
+        listeners.push(Progress::new(options.show_progress, options.log_lines));
+        listeners.push(MetricsFile::open(run_dir, position.step)?);
+        listeners.push(BestCheckpoint::open(run_dir, position.step, show)?);
+        listeners.push(EpochArtefacts::new(run_dir, config, &options.device)?);
+        Ok(Self {
             run_dir,
             config,
-            &state.generator,
-            &fixed_z,
             dataset,
-            position.epoch,
-            &device,
-        )?;
+            options,
+            plan: StepPlan::new(config),
+            batches: batcher.batches_per_epoch(dataset),
+            batcher,
+            policy: CheckpointPolicy::new(config),
+            evaluator: Evaluator::open(config, &options.device, &options.data_dir)?,
+            listeners,
+            device: options.device.clone().autodiff(),
+            position,
+            last_stats: None,
+            last_checkpoint: None,
+        })
     }
 
-    report::save_progress_gif(&run_dir.join("samples"))?;
-    let last_checkpoint = match last_checkpoint {
-        Some(path) => path,
-        // Nothing left to train (resumed a finished run): its newest checkpoint stands.
-        None => checkpoint::resolve(run_dir)?,
-    };
-    Ok(RunSummary {
-        run_dir: run_dir.to_path_buf(),
-        steps: position.step,
-        last_checkpoint,
-        last_stats,
-        finished: true,
-    })
-}
-
-/// Periodic quality measurement during training, and the best checkpoint it finds.
-struct Evaluator {
-    classifier: crate::eval::TrainedClassifier,
-    test: ImageDataset,
-    options: crate::eval::EvalOptions,
-    config: TrainingConfig,
-    run_dir: PathBuf,
-    device: Device,
-    /// Lowest Fréchet distance so far (also from before a resume).
-    best: Option<f64>,
-    show: bool,
-}
-
-impl Evaluator {
-    /// `None` when the run does not evaluate. A missing classifier is an error now, not
-    /// after the first epoch.
-    fn open(
-        run_dir: &Path,
-        config: &TrainingConfig,
-        options: &RunOptions,
-        step: u64,
-    ) -> anyhow::Result<Option<Self>> {
-        if config.eval_every == 0 {
-            return Ok(None);
+    /// Epochs until the last, or until a stop on purpose.
+    fn run(mut self, mut state: GanState) -> anyhow::Result<RunSummary> {
+        while self.position.epoch < self.config.epochs {
+            let (next, stopped) = self.epoch(state)?;
+            state = next;
+            if stopped {
+                self.listeners.stopped(self.position);
+                return Ok(self.summary(false));
+            }
+            self.epoch_end(&state)?;
         }
-        let dir = config.classifier_dir();
-        let classifier = crate::eval::classifier::load(&dir, &options.device).with_context(|| {
-            format!(
-                "eval_every = {} needs the {} classifier: `gantry classifier train --dataset {}`",
-                config.eval_every, config.dataset, config.dataset
-            )
+        report::save_progress_gif(&self.run_dir.join("samples"))?;
+        if self.last_checkpoint.is_none() {
+            // Nothing left to train (resumed a finished run): its newest checkpoint stands.
+            self.last_checkpoint = Some(checkpoint::resolve(self.run_dir)?);
+        }
+        Ok(self.summary(true))
+    }
+
+    /// The rest of the current epoch; `true` with the state if the run stopped on purpose.
+    fn epoch(&mut self, mut state: GanState) -> anyhow::Result<(GanState, bool)> {
+        let epoch = self.position.epoch;
+        let order = self.batcher.epoch_order(self.dataset, epoch);
+        self.listeners.epoch_started(&EpochStarted {
+            position: self.position,
+            epochs: self.config.epochs,
+            batches: self.batches,
         })?;
-        let test = ImageDataset::load(
-            config.dataset,
-            &config.dataset_folder(&options.data_dir),
-            Split::Test,
-            classifier.image_shape(),
-            None,
-        )?;
-        let path = metrics::metrics_path(run_dir);
-        let best = if path.exists() {
-            metrics::read(&path)?
-                .iter()
-                .filter(|r| r.step <= step)
-                .filter_map(|r| r.frechet_distance())
-                .reduce(f64::min)
-        } else {
-            None
-        };
-        Ok(Some(Self {
-            classifier,
-            test,
-            options: crate::eval::EvalOptions {
-                samples: config.eval_samples,
-                seed: config.seed,
-                ..Default::default()
-            },
-            config: config.clone(),
-            run_dir: run_dir.to_path_buf(),
-            device: options.device.clone(),
-            best,
-            show: options.show_progress || options.log_lines,
-        }))
+        while self.position.epoch == epoch {
+            let indices = self.batcher.batch(&order, self.position.batch);
+            state = self.step(state, indices)?;
+            let stopping = self
+                .options
+                .stop_after_steps
+                .is_some_and(|s| self.position.step >= s);
+            if self.policy.save_at(self.position, stopping) {
+                self.listeners.flush()?;
+                let saved = checkpoint::save(self.run_dir, self.config, &state, self.position)?;
+                self.last_checkpoint = Some(saved);
+            }
+            if stopping {
+                return Ok((state, true));
+            }
+        }
+        Ok((state, false))
     }
 
-    /// Measure, save the figures beside `checkpoint`, and copy it to `checkpoints/best`
-    /// if it is the best so far.
-    fn evaluate(
-        &mut self,
-        generator: &Generator,
-        train: &ImageDataset,
-        checkpoint: &Path,
-    ) -> anyhow::Result<crate::eval::QualityReport> {
-        let mut source =
-            crate::eval::report::BurnGenerator::new(generator, &self.config.model, &self.device);
-        let report = crate::eval::evaluate(
-            &mut source,
-            &mut self.classifier,
-            None,
-            train,
-            &self.test,
-            &self.options,
-        )?;
-        crate::eval::report::save_quality(checkpoint, &report)?;
-        let improved = self.best.is_none_or(|best| report.frechet_distance < best);
-        if improved {
-            self.best = Some(report.frechet_distance);
-            checkpoint::copy_as_best(&self.run_dir, checkpoint)?;
-        }
-        if self.show {
-            eprintln!(
-                "quality after {}: Fréchet distance {:.3} (real {:.3}){}{}",
-                checkpoint.file_name().unwrap_or_default().to_string_lossy(),
-                report.frechet_distance,
-                report.baseline_frechet_distance,
-                report
-                    .class_accuracy
-                    .map(|a| format!(", class accuracy {:.1}%", a * 100.0))
-                    .unwrap_or_default(),
-                if improved { "  (best so far)" } else { "" }
+    /// One step on the batch `indices`, its figures told to the listeners.
+    fn step(&mut self, state: GanState, indices: &[usize]) -> anyhow::Result<GanState> {
+        let started = Instant::now();
+        let epoch = self.position.epoch;
+        let (real, labels) = self.batcher.augmented_images(
+            self.dataset,
+            indices,
+            &self.config.augment,
+            epoch,
+            &self.device,
+        );
+        let labels = self.plan.spec.input.is_conditional().then_some(labels);
+        // Layers that draw random numbers (dropout) draw them from a per-step seed, so a
+        // resumed run draws what the uninterrupted one would have.
+        let step = self.position.step;
+        self.device
+            .seed(self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let (state, stats) = state.step(&self.plan, real, labels, step)?;
+        if !stats.is_finite() {
+            bail!(
+                "training diverged at step {}: {stats:?}; the last good checkpoint is in {}",
+                step + 1,
+                checkpoint::checkpoints_dir(self.run_dir).display()
             );
         }
-        Ok(report)
+        let images_per_sec = self.config.batch_size as f32 / started.elapsed().as_secs_f32();
+        let batch = self.position.batch + 1;
+        self.position = if batch == self.batches {
+            Position {
+                epoch: epoch + 1,
+                batch: 0,
+                step: step + 1,
+            }
+        } else {
+            Position {
+                epoch,
+                batch,
+                step: step + 1,
+            }
+        };
+        self.last_stats = Some(stats);
+        self.listeners.step_done(&StepDone {
+            epoch,
+            batch,
+            batches: self.batches,
+            epochs: self.config.epochs,
+            step: step + 1,
+            stats,
+            images_per_sec,
+        })?;
+        Ok(state)
     }
-}
 
-/// The end-of-epoch artefacts: the fixed-noise sample grid (a translation model's: its
-/// first training images, translated) and the loss plot.
-fn epoch_report(
-    run_dir: &Path,
-    config: &TrainingConfig,
-    generator: &Generator,
-    fixed_z: &[f32],
-    dataset: &ImageDataset,
-    epochs_done: usize,
-    device: &Device,
-) -> anyhow::Result<()> {
-    let (values, shape, columns) = if config.model.source_shape().is_some() {
-        let scale = config.model.spec().source_scale();
-        let (values, shape, columns) = translation_grid(
-            generator,
-            dataset,
-            config.sample_count.min(32),
-            scale,
-            device,
-        );
-        (values, shape, Some(columns))
-    } else {
-        let (labels, columns) = grid_layout(config.model.classes(), config.sample_count);
-        let (values, shape) = generate(
-            generator,
-            fixed_z.to_vec(),
-            labels,
-            config.model.latent_dim(),
-            device,
-        );
-        (values, shape, columns)
-    };
-    let grid = run_dir
-        .join("samples")
-        .join(format!("epoch-{epochs_done:03}.png"));
-    report::save_grid(&values, shape, columns, &grid)?;
-    let records = metrics::read(&metrics::metrics_path(run_dir))?;
-    report::save_loss_plot(&records, &run_dir.join("losses.png"))?;
-    Ok(())
-}
-
-fn epoch_bar(show: bool, epoch: usize, epochs: usize, len: usize, done: usize) -> ProgressBar {
-    if !show {
-        return ProgressBar::hidden();
+    /// After an epoch: its evaluation if due, then the epoch's artefacts.
+    fn epoch_end(&mut self, state: &GanState) -> anyhow::Result<()> {
+        let epochs_done = self.position.epoch;
+        if let (Some(evaluator), Some(checkpoint), Some(stats)) = (
+            self.evaluator.as_mut(),
+            self.last_checkpoint.as_deref(),
+            self.last_stats,
+        ) && self.policy.evaluate_after(epochs_done)
+        {
+            let report = evaluator.evaluate(&state.generator, self.dataset, checkpoint)?;
+            self.listeners.evaluation_done(&EvaluationDone {
+                position: self.position,
+                checkpoint,
+                stats,
+                report: &report,
+            })?;
+        }
+        self.listeners.epoch_done(&EpochDone {
+            epochs_done,
+            generator: &state.generator,
+            dataset: self.dataset,
+        })
     }
-    let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template("epoch {prefix} [{bar:25}] {pos}/{len} {msg}  ETA {eta}")
-            .expect("static template")
-            .progress_chars("=> "),
-    );
-    bar.set_prefix(format!("{}/{}", epoch + 1, epochs));
-    bar.set_position(done as u64);
-    bar.reset_eta();
-    bar
+
+    fn summary(&self, finished: bool) -> RunSummary {
+        RunSummary {
+            run_dir: self.run_dir.to_path_buf(),
+            steps: self.position.step,
+            last_checkpoint: self.last_checkpoint.clone().unwrap_or_default(),
+            last_stats: self.last_stats,
+            finished,
+        }
+    }
 }

@@ -1,10 +1,13 @@
 //! One training iteration: a discriminator (critic) update, then a generator update —
-//! every iteration for BCE and Pix2Pix, every `critic_steps`-th for WGAN-GP.
+//! every iteration for BCE and Pix2Pix, every `critic_steps`-th for WGAN-GP. The
+//! [`Objective`] is dispatched in one place, [`GanState::step`].
 
-use super::config::{Loss, TrainingConfig};
+use super::config::{Objective, TrainingConfig};
 use crate::latent::{self, Stream};
 use crate::model::init::dcgan_init;
-use crate::model::{Discriminator, Generator, downsample_mean};
+use crate::model::{
+    Discriminator, FeedError, GanSpec, Generator, GeneratorFeed, GeneratorInput, downsample_mean,
+};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::tensor::Distribution;
@@ -50,23 +53,34 @@ fn bce_fake(logits: Tensor<2>) -> Tensor<1> {
     (logits.clone() - log_sigmoid(logits)).mean()
 }
 
-/// The latent batch of global step `step` (`[batch, latent]` from the run's noise stream),
-/// or `None` for a model that translates images instead.
-pub fn noise(
-    config: &TrainingConfig,
-    step: u64,
-    batch: usize,
-    device: &Device,
-) -> Option<Tensor<2>> {
-    let latent_dim = config.model.latent_dim();
-    if config.model.source_shape().is_some() {
-        return None;
+/// What every step of a run shares, built once per run rather than once per step.
+#[derive(Debug, Clone)]
+pub struct StepPlan {
+    pub spec: GanSpec,
+    pub objective: Objective,
+    pub lr: f64,
+    pub seed: u64,
+}
+
+impl StepPlan {
+    pub fn new(config: &TrainingConfig) -> Self {
+        Self {
+            spec: config.model.spec(),
+            objective: config.objective(),
+            lr: config.lr,
+            seed: config.seed,
+        }
     }
-    let z = latent::normal_batch(config.seed, Stream::Noise, step, batch, latent_dim);
-    Some(Tensor::from_data(
-        TensorData::new(z, [batch, latent_dim]),
-        device,
-    ))
+
+    /// The latent batch of global step `step`: `[batch, latent]` from the run's noise
+    /// stream, so a resumed run draws what the uninterrupted one would have.
+    pub fn noise(&self, step: u64, batch: usize, device: &Device) -> Result<Tensor<2>, FeedError> {
+        let GeneratorInput::Latent { dim, .. } = self.spec.input else {
+            return Err(FeedError::new("an upscaler takes images, not z"));
+        };
+        let z = latent::normal_batch(self.seed, Stream::Noise, step, batch, dim);
+        Ok(Tensor::from_data(TensorData::new(z, [batch, dim]), device))
+    }
 }
 
 /// D's BCE loss: real logits against `real_label` (one-sided label smoothing, Salimans et
@@ -109,41 +123,36 @@ impl GanState {
         }
     }
 
-    /// One iteration of `config`'s objective; `step` is the global step (WGAN-GP updates
-    /// the generator after every `critic_steps`-th critic update). `z` is [`noise`]'s:
-    /// present for generators of z, absent for translation models, whose sources are the
-    /// real batch made `scale`× smaller.
+    /// One iteration of the plan's objective on a real batch (and its labels, for a
+    /// conditional model); `step` is the global step, which picks the latent batch and,
+    /// for WGAN-GP, whether the generator updates (after every `critic_steps`-th critic
+    /// update). An upscaler's sources are the real batch made `scale`× smaller.
     pub fn step(
         self,
+        plan: &StepPlan,
         real: Tensor<4>,
         labels: Option<Tensor<1, Int>>,
-        z: Option<Tensor<2>>,
-        config: &TrainingConfig,
         step: u64,
-    ) -> (Self, StepStats) {
-        let spec = config.model.spec();
-        if spec.source.is_some() {
-            return self.pix2pix_step(real, spec.source_scale(), config);
-        }
-        let z = z.unwrap_or_else(|| {
-            panic!(
-                "model {} generates from z: pass `noise`",
-                config.model.name()
-            )
-        });
-        match config.loss {
-            Loss::Bce => self.bce_step(real, labels, z, config.lr, config.real_label),
-            Loss::WganGp => {
-                let update_generator = (step + 1) % config.critic_steps as u64 == 0;
-                self.wgan_gp_step(
-                    real,
-                    labels,
-                    z,
-                    config.lr,
-                    config.gp_lambda,
-                    update_generator,
-                )
+    ) -> Result<(Self, StepStats), FeedError> {
+        let [n, ..] = real.dims();
+        let lr = plan.lr;
+        match plan.objective {
+            Objective::Bce { real_label } => {
+                let z = plan.noise(step, n, &real.device())?;
+                self.bce_step(real, labels, z, lr, real_label)
             }
+            Objective::WganGp {
+                lambda,
+                critic_steps,
+            } => {
+                let z = plan.noise(step, n, &real.device())?;
+                let update_generator = (step + 1) % critic_steps.max(1) as u64 == 0;
+                self.wgan_gp_step(real, labels, z, lr, lambda, update_generator)
+            }
+            Objective::Pix2Pix {
+                l1_lambda,
+                real_label,
+            } => self.pix2pix_step(real, plan.spec.input.scale(), lr, l1_lambda, real_label),
         }
     }
 
@@ -160,7 +169,7 @@ impl GanState {
         z: Tensor<2>,
         lr: f64,
         real_label: f32,
-    ) -> (Self, StepStats) {
+    ) -> Result<(Self, StepStats), FeedError> {
         let Self {
             generator,
             discriminator,
@@ -168,7 +177,10 @@ impl GanState {
             mut optim_d,
         } = self;
 
-        let fake = generator.forward(z, labels.clone());
+        let fake = generator.forward(GeneratorFeed::Latent {
+            z,
+            labels: labels.clone(),
+        })?;
         let logits_real = discriminator.forward(real, labels.clone());
         let logits_fake = discriminator.forward(fake.clone().detach(), labels.clone());
         let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), real_label);
@@ -187,7 +199,7 @@ impl GanState {
             optim_g,
             optim_d,
         };
-        (state, stats)
+        Ok((state, stats))
     }
 }
 
@@ -200,8 +212,10 @@ impl GanState {
         self,
         target: Tensor<4>,
         scale: usize,
-        config: &TrainingConfig,
-    ) -> (Self, StepStats) {
+        lr: f64,
+        l1_lambda: f64,
+        real_label: f32,
+    ) -> Result<(Self, StepStats), FeedError> {
         let Self {
             generator,
             discriminator,
@@ -209,18 +223,18 @@ impl GanState {
             mut optim_d,
         } = self;
         let source = downsample_mean(target.clone(), scale);
-        let fake = generator.translate(source.clone());
+        let fake = generator.forward(GeneratorFeed::Source(source.clone()))?;
         let logits_real = discriminator.forward_paired(target.clone(), source.clone());
         let logits_fake = discriminator.forward_paired(fake.clone().detach(), source.clone());
-        let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), config.real_label);
+        let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), real_label);
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = optim_d.step(config.lr, discriminator, grads);
+        let discriminator = optim_d.step(lr, discriminator, grads);
 
         let adversarial = bce_real(discriminator.forward_paired(fake.clone(), source));
         let l1 = (fake - target).abs().mean();
-        let loss_g = adversarial + l1 * config.l1_lambda;
+        let loss_g = adversarial + l1 * l1_lambda;
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-        let generator = optim_g.step(config.lr, generator, grads);
+        let generator = optim_g.step(lr, generator, grads);
 
         let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake);
         let state = Self {
@@ -229,7 +243,7 @@ impl GanState {
             optim_g,
             optim_d,
         };
-        (state, stats)
+        Ok((state, stats))
     }
 
     /// The WGAN-GP iteration (Gulrajani et al. 2017). The critic minimises
@@ -247,7 +261,7 @@ impl GanState {
         lr: f64,
         lambda: f64,
         update_generator: bool,
-    ) -> (Self, StepStats) {
+    ) -> Result<(Self, StepStats), FeedError> {
         let Self {
             mut generator,
             discriminator,
@@ -257,7 +271,10 @@ impl GanState {
         let [n, ..] = real.dims();
         let device = real.device();
 
-        let fake = generator.forward(z, labels.clone());
+        let fake = generator.forward(GeneratorFeed::Latent {
+            z,
+            labels: labels.clone(),
+        })?;
         let fake_detached = fake.clone().detach();
         let scores_real = discriminator.forward(real.clone(), labels.clone());
         let scores_fake = discriminator.forward(fake_detached.clone(), labels.clone());
@@ -265,7 +282,9 @@ impl GanState {
         let mixed = real * epsilon.clone() + fake_detached * epsilon.neg().add_scalar(1.0);
         let (_, grad) = discriminator
             .forward_with_input_gradient(mixed, labels.clone())
-            .expect("the config check refuses critics without an input-gradient");
+            .map_err(|_| {
+                FeedError::new("the critic has no input-gradient (BatchNorm or Dropout)")
+            })?;
         let penalty = gradient_penalty(grad) * lambda;
         let loss_d = scores_fake.clone().mean() - scores_real.clone().mean() + penalty;
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
@@ -292,7 +311,7 @@ impl GanState {
             optim_g,
             optim_d,
         };
-        (state, stats)
+        Ok((state, stats))
     }
 }
 

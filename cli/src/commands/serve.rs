@@ -2,6 +2,7 @@
 //! insist on (`application/wasm` for streaming compilation, `text/javascript` for modules).
 
 use anyhow::Context;
+use clap::Args;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
@@ -68,6 +69,23 @@ fn respond(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
         }
     }
     stream.flush()
+}
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    scripts/build-web.sh && gantry serve            # then open the printed URL\n  \
+    gantry serve --dir www --port 8080")]
+pub struct ServeArgs {
+    /// The folder with index.html (the page, its wasm runtime in pkg/, models in models/).
+    #[arg(long, default_value = "www")]
+    dir: PathBuf,
+    /// Port on 127.0.0.1 (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    serve(&args.dir, args.port)
 }
 
 /// Serve `root` on 127.0.0.1:`port` (0: any free port) until the process is stopped.

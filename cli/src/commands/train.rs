@@ -1,0 +1,148 @@
+//! `gantry train`: a new run from a config, a preset or flags; or `--resume`.
+
+use crate::common::{CommonArgs, interactive};
+use clap::Args;
+use gantry_trainer::data::DatasetName;
+use gantry_trainer::training::{self, RunOptions, TrainingConfig, presets};
+use std::path::PathBuf;
+
+#[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    gantry train --dataset mnist --epochs 1\n  \
+    gantry train --config configs/mnist-dcgan.toml --out runs/mnist --device cuda:0\n  \
+    gantry train --preset mnist-cgan-conv --epochs 3 --out runs/mnist-cgan\n  \
+    gantry train --preset lfw-dcgan --out runs/faces\n  \
+    gantry train --dataset image-folder --dataset-dir ~/pictures/cats --epochs 50\n  \
+    gantry train --resume runs/mnist\n  \
+    gantry train --resume runs/mnist --epochs 20   # train longer than planned\n\n\
+    A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
+    and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
+pub struct TrainArgs {
+    /// Continue the run in this directory from its newest checkpoint.
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit"])]
+    resume: Option<PathBuf>,
+    /// Config file (TOML or JSON) with every setting of the run.
+    #[arg(long, conflicts_with = "preset")]
+    config: Option<PathBuf>,
+    /// A named preset (see `gantry presets`); the flags below override its settings.
+    #[arg(long)]
+    preset: Option<String>,
+    #[arg(long)]
+    dataset: Option<DatasetName>,
+    /// The dataset's own folder (default: <data-dir>/<dataset>), e.g. your images for
+    /// `--dataset image-folder`.
+    #[arg(long, value_name = "DIR")]
+    dataset_dir: Option<PathBuf>,
+    /// Run directory (default: runs/<dataset>-<model>, numbered if taken).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    epochs: Option<usize>,
+    #[arg(long)]
+    batch_size: Option<usize>,
+    #[arg(long)]
+    lr: Option<f64>,
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Train on the first N images only.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Measure quality every N epochs (needs `gantry classifier train`); keeps checkpoints/best.
+    #[arg(long)]
+    eval_every: Option<usize>,
+    /// Stop after this many steps in total, with a checkpoint to resume from.
+    #[arg(long)]
+    max_steps: Option<u64>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+impl TrainArgs {
+    /// The run's config: `--config`, `--preset` or the defaults, with the flags laid over.
+    fn config(&self) -> anyhow::Result<TrainingConfig> {
+        let mut config = match (&self.config, &self.preset) {
+            (Some(path), _) => TrainingConfig::from_file(path)?,
+            (None, Some(name)) => presets::load(name)?,
+            (None, None) => TrainingConfig::new(),
+        };
+        if let Some(v) = self.dataset {
+            config.dataset = v;
+        }
+        if let Some(v) = &self.dataset_dir {
+            config.dataset_dir = Some(v.display().to_string());
+        }
+        if let Some(v) = self.epochs {
+            config.epochs = v;
+        }
+        if let Some(v) = self.batch_size {
+            config.batch_size = v;
+        }
+        if let Some(v) = self.lr {
+            config.lr = v;
+        }
+        if let Some(v) = self.seed {
+            config.seed = v;
+        }
+        if let Some(v) = self.limit {
+            config.limit = Some(v);
+        }
+        if let Some(v) = self.eval_every {
+            config.eval_every = v;
+        }
+        config.check()?;
+        Ok(config)
+    }
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let options = RunOptions {
+        device: args.common.device.device()?,
+        data_dir: args.common.data_dir.clone(),
+        show_progress: interactive(),
+        log_lines: true,
+        stop_after_steps: args.max_steps,
+    };
+    let summary = if let Some(run_dir) = &args.resume {
+        training::resume(run_dir, args.epochs, &options)?
+    } else {
+        let config = args.config()?;
+        let run_dir = match args.out {
+            Some(dir) => dir,
+            None => free_run_dir(&format!("runs/{}-{}", config.dataset, config.model.name())),
+        };
+        eprintln!(
+            "training {} on {} into {}",
+            config.model.name(),
+            config.dataset,
+            run_dir.display()
+        );
+        training::train(&run_dir, &config, &options)?
+    };
+    println!(
+        "{} after {} steps; checkpoint {}; samples in {}",
+        if summary.finished {
+            "finished"
+        } else {
+            "stopped"
+        },
+        summary.steps,
+        summary.last_checkpoint.display(),
+        summary.run_dir.join("samples").display()
+    );
+    Ok(())
+}
+
+/// `base`, or `base-2`, `base-3`, … whichever is free first.
+fn free_run_dir(base: &str) -> PathBuf {
+    let base = PathBuf::from(base);
+    (1..)
+        .map(|i| {
+            if i == 1 {
+                base.clone()
+            } else {
+                PathBuf::from(format!("{}-{i}", base.display()))
+            }
+        })
+        .find(|p| !p.exists())
+        .expect("some name is free")
+}
