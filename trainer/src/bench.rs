@@ -95,9 +95,30 @@ pub fn train_step(
     }
     Ok(BenchFigures {
         model: config.model.name().to_string(),
-        device: format!("{device:?}"),
+        device: crate::device::describe(&device),
         batch_size,
         steps,
         step_ms,
+    })
+}
+
+/// What a twin in another framework needs to build the same networks and step as
+/// `config`'s (`scripts/bench-train`'s PyTorch twin reads it): both layer lists, the
+/// generator's input, the objective and the optimiser, as JSON.
+pub fn describe(config: &TrainingConfig, batch_size: usize) -> serde_json::Value {
+    let spec = config.model.spec();
+    serde_json::json!({
+        "model": config.model.name(),
+        "input": spec.input,
+        "label_embedding": spec.label_embedding,
+        "image_shape": spec.image_shape,
+        "generator": spec.generator,
+        "discriminator": spec.discriminator,
+        "objective": config.objective(),
+        "lr": config.lr,
+        "beta1": config.beta1,
+        "beta2": config.beta2,
+        "batch_size": batch_size,
+        "seed": config.seed,
     })
 }

@@ -51,3 +51,54 @@ impl DeviceChoice {
         }
     }
 }
+
+/// What a figure was measured on, to print beside it: for the CPU backend
+/// `cpu (burn flex, N threads, <CPU model>, <SIMD level>)`.
+pub fn describe(device: &Device) -> String {
+    let text = format!("{device:?}");
+    if !text.contains("Flex") {
+        return text;
+    }
+    format!(
+        "cpu (burn flex, {} threads, {}, {})",
+        rayon::current_num_threads(),
+        cpu_model(),
+        simd_level()
+    )
+}
+
+/// The CPU's model name (`/proc/cpuinfo`), or `unknown CPU`.
+pub fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+/// The widest vector instructions this CPU offers (what run-time dispatch can pick).
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return "AVX-512";
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return "AVX2+FMA";
+        }
+        "SSE"
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        "NEON"
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        "scalar"
+    }
+}

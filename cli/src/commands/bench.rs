@@ -6,6 +6,12 @@ use gantry_trainer::bench;
 use gantry_trainer::training::presets;
 
 #[derive(Args)]
+#[command(after_help = "Examples:\n  \
+    gantry bench --preset mnist-dcgan --batch-size 64\n  \
+    gantry bench --preset cifar10-dcgan64 --steps 10 --device cuda:0\n  \
+    scripts/bench-train                 # gantry and a PyTorch twin, alternating, every preset\n\n\
+    Synthetic batches keep data loading out of the figure. The line names the device, and on\n\
+    the CPU its thread count, CPU model and SIMD level.")]
 pub struct BenchArgs {
     /// The preset whose model is timed (see `gantry presets`).
     #[arg(long, default_value = "mnist-dcgan")]
@@ -17,13 +23,22 @@ pub struct BenchArgs {
     steps: usize,
     #[arg(long, default_value_t = 3)]
     warmup: usize,
+    /// Print the preset's networks, input, objective and optimiser as JSON (what
+    /// `scripts/bench-train`'s PyTorch twin builds from) instead of timing.
+    #[arg(long)]
+    describe: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let config = presets::load(&args.preset)?;
+    if args.describe {
+        println!("{}", bench::describe(&config, args.batch_size));
+        return Ok(());
+    }
     let figures = bench::train_step(
-        &presets::load(&args.preset)?,
+        &config,
         &args.common.device.device()?,
         args.batch_size,
         args.warmup,
