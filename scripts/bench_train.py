@@ -239,15 +239,20 @@ def twin(spec_path, steps, warmup, threads):
 
 
 def run(cmd):
-    """Run `cmd`: its stdout and its own max RSS in MiB (from wait4)."""
+    """Run `cmd`: its stdout and its own max RSS in MiB (from wait4). Output goes to temporary
+    files, not pipes: a child that fills a pipe before it exits would never be reaped."""
+    import tempfile
+
     start = time.time()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _, status, usage = os.wait4(proc.pid, 0)
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed after {time.time() - start:.0f} s:\n{err}")
-    return out, usage.ru_maxrss / 1024.0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed after {time.time() - start:.0f} s:\n{err.read()}")
+        return out.read(), usage.ru_maxrss / 1024.0
 
 
 def median(values):

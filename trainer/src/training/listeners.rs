@@ -138,32 +138,45 @@ impl Listener for MetricsFile {
 /// upscaler's: its first training images, upscaled) and `losses.png`.
 pub struct EpochArtefacts {
     run_dir: PathBuf,
-    input: GeneratorInput,
-    sample_count: usize,
-    layout: GridLayout,
-    fixed_z: Vec<f32>,
+    grid: EpochGrid,
     device: Device,
+}
+
+/// What the epoch grid is made of.
+enum EpochGrid {
+    /// A generator of z: the same latents (and labels) every epoch.
+    Latent {
+        input: GeneratorInput,
+        layout: GridLayout,
+        fixed_z: Vec<f32>,
+    },
+    /// An upscaler: its first `count` training images.
+    Source { count: usize, scale: usize },
 }
 
 impl EpochArtefacts {
     pub fn new(run_dir: &Path, config: &TrainingConfig, device: &Device) -> anyhow::Result<Self> {
         let input = config.model.input();
-        let layout = match input {
-            GeneratorInput::Source { .. } => GridLayout::triples(config.sample_count.min(32)),
-            GeneratorInput::Latent { classes, .. } => {
-                GridLayout::samples(config.sample_count, classes, None)
-                    .map_err(anyhow::Error::msg)?
+        let grid = match input {
+            GeneratorInput::Source { scale, .. } => EpochGrid::Source {
+                count: config.sample_count.min(32),
+                scale,
+            },
+            GeneratorInput::Latent { dim, classes } => {
+                let layout = GridLayout::samples(config.sample_count, classes, None)
+                    .map_err(anyhow::Error::msg)?;
+                let fixed_z =
+                    latent::normal_batch(config.seed, Stream::FixedNoise, 0, layout.count, dim);
+                EpochGrid::Latent {
+                    input,
+                    layout,
+                    fixed_z,
+                }
             }
         };
-        let latent_dim = input.latent_dim().unwrap_or(0);
-        let fixed_z =
-            latent::normal_batch(config.seed, Stream::FixedNoise, 0, layout.count, latent_dim);
         Ok(Self {
             run_dir: run_dir.to_path_buf(),
-            input,
-            sample_count: config.sample_count,
-            layout,
-            fixed_z,
+            grid,
             device: device.clone(),
         })
     }
@@ -175,19 +188,19 @@ impl Listener for EpochArtefacts {
             values,
             shape,
             layout,
-        } = match self.input {
-            GeneratorInput::Source { scale, .. } => inference::translation_grid(
+        } = match &self.grid {
+            EpochGrid::Source { count, scale } => {
+                inference::translation_grid(e.generator, e.dataset, *count, *scale, &self.device)?
+            }
+            EpochGrid::Latent {
+                input,
+                layout,
+                fixed_z,
+            } => inference::latent_grid(
                 e.generator,
-                e.dataset,
-                self.sample_count.min(32),
-                scale,
-                &self.device,
-            )?,
-            GeneratorInput::Latent { .. } => inference::latent_grid(
-                e.generator,
-                self.input,
-                self.layout.clone(),
-                self.fixed_z.clone(),
+                *input,
+                layout.clone(),
+                fixed_z.clone(),
                 &self.device,
             )?,
         };
