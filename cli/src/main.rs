@@ -7,6 +7,7 @@ mod commands;
 mod common;
 
 fn main() {
+    gantry_trainer::device::keep_freed_memory();
     if let Err(error) = commands::run() {
         eprintln!("error: {error:#}");
         std::process::exit(1);

@@ -4,7 +4,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use gantry_exporter::export::max_abs_diff;
 use gantry_exporter::runtime::OrtGenerator;
-use gantry_tests::fixtures::{TINY, fixtures_dir, make_tiny, tiny_config};
+use gantry_tests::fixtures::{TINY, TINY_RUN, export_tiny, fixtures_dir, tiny_config};
 use gantry_trainer::inference::generate;
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::checkpoint;
@@ -13,9 +13,11 @@ use gantry_trainer::training::checkpoint;
 fn the_export_imports_into_burn_and_all_three_agree() {
     let work = tempfile::tempdir().unwrap();
     let fresh = work.path().join("fresh.onnx");
-    make_tiny(work.path(), &fresh).unwrap();
+    let run = fixtures_dir().join(TINY_RUN);
+    export_tiny(&run, &fresh).unwrap();
 
-    // The committed file (what build.rs imported) is exactly what the exporter writes today.
+    // The committed file (what build.rs imported) is exactly what the exporter writes today
+    // from the committed checkpoint.
     let committed = fixtures_dir().join(TINY);
     assert!(
         std::fs::read(&committed).unwrap() == std::fs::read(&fresh).unwrap(),
@@ -28,7 +30,6 @@ fn the_export_imports_into_burn_and_all_three_agree() {
     let z = latent::normal_batch(5, Stream::Sample, 0, n, 100);
 
     // gantry's own burn generator, from the checkpoint the file was exported from.
-    let run = work.path().join("run");
     let (state, _) = checkpoint::load(
         &checkpoint::resolve(&run).unwrap(),
         &tiny_config(),

@@ -5,6 +5,7 @@
 use gantry_trainer::training::presets::{self, PRESETS};
 
 fn main() {
+    gantry_trainer::device::keep_freed_memory();
     let device = burn::tensor::Device::flex();
     for preset in PRESETS {
         let figures = presets::load(preset.name)

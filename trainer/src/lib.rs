@@ -22,6 +22,7 @@ pub mod device;
 pub mod eval;
 pub mod fs_atomic;
 pub mod inference;
+pub mod kernels;
 pub mod latent;
 pub mod model;
 pub mod report;

@@ -1,9 +1,11 @@
 //! Re-make the committed fixtures: `cargo run -p gantry-tests --bin make-fixtures`.
 
+use gantry_tests::fixtures::{TINY, TINY_RUN, fixtures_dir, make_tiny};
+
 fn main() -> anyhow::Result<()> {
     let work = tempfile::tempdir()?;
-    let out = gantry_tests::fixtures::fixtures_dir().join(gantry_tests::fixtures::TINY);
-    gantry_tests::fixtures::make_tiny(work.path(), &out)?;
-    println!("wrote {}", out.display());
+    let (run, onnx) = (fixtures_dir().join(TINY_RUN), fixtures_dir().join(TINY));
+    make_tiny(work.path(), &run, &onnx)?;
+    println!("wrote {} and {}", run.display(), onnx.display());
     Ok(())
 }

@@ -9,11 +9,10 @@
 //! autodiff then differentiates like any other part of the loss.
 
 use super::network::{Layer, Network, Reshape};
+use crate::kernels;
 use burn::nn::PaddingConfig2d;
 use burn::prelude::*;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::module::{conv_transpose2d, conv2d};
-use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 
 /// A layer whose input-gradient is not written here (BatchNorm mixes the samples of a
 /// batch, so a per-sample gradient penalty is meaningless through it).
@@ -105,12 +104,17 @@ impl Layer {
                     h - ((oh - 1) * sh + kh - 2 * top),
                     w - ((ow - 1) * sw + kw - 2 * left),
                 ];
-                let options = ConvTransposeOptions::new([sh, sw], [top, left], out_pad, [1, 1], 1);
-                conv_transpose2d(grad, conv.weight.val(), None, options)
+                kernels::conv_transpose2d(
+                    grad,
+                    conv.weight.val(),
+                    None,
+                    [sh, sw],
+                    [top, left],
+                    out_pad,
+                )
             }
             Self::ConvTranspose2d(conv) => {
-                let options = ConvOptions::new(conv.stride, conv.padding, [1, 1], 1);
-                conv2d(grad, conv.weight.val(), None, options)
+                kernels::conv2d(grad, conv.weight.val(), None, conv.stride, conv.padding)
             }
             Self::LeakyRelu(leaky) => {
                 let slope = leaky.negative_slope;

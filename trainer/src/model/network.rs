@@ -1,6 +1,7 @@
 //! The burn module built from a list of [`LayerSpec`]s.
 
 use super::spec::LayerSpec;
+use crate::kernels;
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, InstanceNorm,
@@ -62,6 +63,41 @@ pub fn downsample_mean(x: Tensor<4>, scale: usize) -> Tensor<4> {
         .mean_dim(5)
         .mean_dim(3)
         .reshape([n, c, oh, ow])
+}
+
+/// The padding of a plain convolution (one group, dilation 1, the same padding on both
+/// sides of each axis), which [`kernels::conv2d`] runs; `None` for any other.
+fn symmetric_padding(conv: &Conv2d) -> Option<[usize; 2]> {
+    match conv.padding {
+        PaddingConfig2d::Explicit(top, left, bottom, right)
+            if top == bottom && left == right && conv.groups == 1 && conv.dilation == [1, 1] =>
+        {
+            Some([top, left])
+        }
+        PaddingConfig2d::Valid if conv.groups == 1 && conv.dilation == [1, 1] => Some([0, 0]),
+        _ => None,
+    }
+}
+
+/// burn's `BatchNorm::forward` with the batch statistics from [`kernels::batch_norm_train`]:
+/// in training (an autodiff device, the layer not frozen) normalise with the batch's
+/// moments and move the running statistics toward them by `momentum`, as burn does;
+/// otherwise burn's inference path.
+fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+    if !(x.device().is_autodiff() && norm.training.is_enabled()) {
+        return norm.forward(x);
+    }
+    let device = x.device();
+    let (y, mean, variance) =
+        kernels::batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+    let m = norm.momentum;
+    let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
+        let old = state.value_sync().to_device(&device);
+        state.update(old.mul_scalar(1.0 - m).add(batch.mul_scalar(m)).detach());
+    };
+    running(&norm.running_mean, mean);
+    running(&norm.running_var, variance);
+    y
 }
 
 /// One layer of a [`Network`], mirroring [`LayerSpec`] variant for variant.
@@ -171,12 +207,31 @@ impl Layer {
                 let [_, out] = y.dims();
                 y.reshape([n, out, 1, 1])
             }
+            Self::ConvTranspose2d(conv) if conv.groups == 1 && conv.dilation == [1, 1] => {
+                kernels::conv_transpose2d(
+                    x,
+                    conv.weight.val(),
+                    conv.bias.as_ref().map(|b| b.val()),
+                    conv.stride,
+                    conv.padding,
+                    conv.padding_out,
+                )
+            }
             Self::ConvTranspose2d(conv) => conv.forward(x),
-            Self::Conv2d(conv) => conv.forward(x),
-            Self::BatchNorm(norm) => norm.forward(x),
+            Self::Conv2d(conv) => match symmetric_padding(conv) {
+                Some(padding) => kernels::conv2d(
+                    x,
+                    conv.weight.val(),
+                    conv.bias.as_ref().map(|b| b.val()),
+                    conv.stride,
+                    padding,
+                ),
+                None => conv.forward(x),
+            },
+            Self::BatchNorm(norm) => batch_norm(norm, x),
             Self::InstanceNorm(norm) => norm.forward(x),
             Self::Relu(relu) => relu.forward(x),
-            Self::LeakyRelu(leaky) => leaky.forward(x),
+            Self::LeakyRelu(leaky) => kernels::leaky_relu(x, leaky.negative_slope),
             Self::Tanh(tanh) => tanh.forward(x),
             Self::Sigmoid(sigmoid) => sigmoid.forward(x),
             Self::Dropout(dropout) => dropout.forward(x),
