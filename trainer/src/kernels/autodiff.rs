@@ -2,7 +2,7 @@
 //! own gradients (one pass each, no masks, no per-image products).
 
 use super::TrainingKernels;
-use super::flex;
+use super::flex::{self, Conv};
 use super::window::Window;
 use burn::backend::Flex;
 use burn::backend::autodiff::{
@@ -13,13 +13,6 @@ use burn::backend::autodiff::{
 };
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
-
-/// Which of the two convolutions a [`ConvBackward`] differentiates.
-#[derive(Debug, Clone, Copy)]
-enum Conv {
-    Forward,
-    Transposed,
-}
 
 #[derive(Debug)]
 struct ConvBackward {
@@ -35,20 +28,13 @@ impl Backward<Flex, 2> for ConvBackward {
         let [node_x, node_weight] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
         let (x, weight) = ops.state;
-        let w = &self.window;
-        if let Some(node) = node_weight {
-            let dw = match self.conv {
-                Conv::Forward => flex::conv2d_weight_grad(&x, &grad, w),
-                Conv::Transposed => flex::conv_transpose2d_weight_grad(&x, &grad, w),
-            };
-            grads.register::<Flex>(node.id, dw);
-        }
-        if let Some(node) = node_x {
-            let dx = match self.conv {
-                Conv::Forward => flex::conv2d_input_grad(&grad, &weight, w),
-                Conv::Transposed => flex::conv_transpose2d_input_grad(&grad, &weight, w),
-            };
-            grads.register::<Flex>(node.id, dx);
+        let wanted = [node_x.is_some(), node_weight.is_some()];
+        let [dx, dweight] =
+            flex::conv_backward(self.conv, &x, &weight, &grad, &self.window, wanted);
+        for (node, g) in [(node_x, dx), (node_weight, dweight)] {
+            if let (Some(node), Some(g)) = (node, g) {
+                grads.register::<Flex>(node.id, g);
+            }
         }
     }
 }
@@ -113,10 +99,7 @@ fn tracked_conv<C: CheckpointStrategy>(
     weight: FloatTensor<Autodiff<Flex, C>>,
     window: Window,
 ) -> FloatTensor<Autodiff<Flex, C>> {
-    let forward = |x, weight| match conv {
-        Conv::Forward => <Flex as TrainingKernels>::gantry_conv2d(x, weight, window),
-        Conv::Transposed => <Flex as TrainingKernels>::gantry_conv_transpose2d(x, weight, window),
-    };
+    let forward = |x, weight| flex::conv_forward(conv, &x, &weight, &window);
     match (ConvBackward { conv, window })
         .prepare::<C>([x.node(), weight.node()])
         .compute_bound()

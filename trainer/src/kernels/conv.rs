@@ -1,8 +1,17 @@
-//! Convolution and transposed convolution, forward and both gradients, as whole-batch
-//! matrix products on contiguous `f32` slices (NCHW). One description serves both: a
-//! transposed convolution is the adjoint of the convolution over its output image.
+//! The three products a convolution and a transposed convolution are made of, as
+//! whole-batch matrix products on contiguous `f32` slices (NCHW). A window has an image
+//! side (`window.channels × window.image`) and a grid side (`grid_channels ×
+//! window.grid`); the weight is always `[grid_channels, window.rows()]` row-major
+//! (a Conv2d's `[Co, C, kh, kw]`, a ConvTranspose2d's `[Ci, Co, kh, kw]`).
+//!
+//! - [`image_to_grid`]: a convolution's forward, a transposed convolution's input-gradient;
+//! - [`grid_to_image`]: its adjoint, a convolution's input-gradient and a transposed
+//!   convolution's forward;
+//! - [`weight_grad`]: either one's weight-gradient, from the intermediates the other two
+//!   return, so a backward pass builds each of them once.
 
-use super::window::{Window, batch_to_channel_major, channel_to_batch_major, col2im, im2col};
+use super::window::{Window, channel_to_batch_major, col2im};
+pub use super::window::{batch_to_channel_major, im2col};
 
 /// A matrix in a slice: element `(i, j)` is `data[i · row_stride + j · col_stride]`.
 #[derive(Clone, Copy)]
@@ -80,124 +89,65 @@ fn matmul(m: usize, n: usize, k: usize, a: View, b: View) -> Vec<f32> {
     c
 }
 
-/// `y = conv(x, weight)`: `x` `[batch, C, image]`, `weight` `[Co, C, kh, kw]`, `window`
-/// over the input image. Returns `[batch, Co, grid]`.
-pub fn conv2d(
-    x: &[f32],
+/// `[batch, window.channels, image]` to `[batch, grid_channels, grid]`, and the image's
+/// column matrix ([`im2col`]), which [`weight_grad`] needs.
+pub fn image_to_grid(
+    image: &[f32],
     weight: &[f32],
     batch: usize,
-    out_channels: usize,
+    grid_channels: usize,
     window: &Window,
-) -> Vec<f32> {
+) -> (Vec<f32>, Vec<f32>) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let cols = im2col(x, batch, window);
-    let y = matmul(
-        out_channels,
+    let cols = im2col(image, batch, window);
+    let grid = matmul(
+        grid_channels,
         columns,
         rows,
         View::rows(weight, rows),
         View::rows(&cols, columns),
     );
-    channel_to_batch_major(&y, batch, out_channels, window.grid_len())
+    let grid = channel_to_batch_major(&grid, batch, grid_channels, window.grid_len());
+    (grid, cols)
 }
 
-/// `∂L/∂x` of [`conv2d`] from `grad` `[batch, Co, grid]`: `[batch, C, image]`.
-pub fn conv2d_input_grad(
-    grad: &[f32],
+/// The adjoint of [`image_to_grid`]: `[batch, grid_channels, grid]` to `[batch,
+/// window.channels, image]`, and the grid values channel-major
+/// ([`batch_to_channel_major`]), which [`weight_grad`] needs.
+pub fn grid_to_image(
+    grid: &[f32],
     weight: &[f32],
     batch: usize,
-    out_channels: usize,
+    grid_channels: usize,
     window: &Window,
-) -> Vec<f32> {
+) -> (Vec<f32>, Vec<f32>) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let grad = batch_to_channel_major(grad, batch, out_channels, window.grid_len());
-    let dcols = matmul(
-        rows,
-        columns,
-        out_channels,
-        View::transposed(weight, rows),
-        View::rows(&grad, columns),
-    );
-    col2im(&dcols, batch, window)
-}
-
-/// `∂L/∂weight` of [`conv2d`]: `[Co, C, kh, kw]`.
-pub fn conv2d_weight_grad(
-    x: &[f32],
-    grad: &[f32],
-    batch: usize,
-    out_channels: usize,
-    window: &Window,
-) -> Vec<f32> {
-    let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let cols = im2col(x, batch, window);
-    let grad = batch_to_channel_major(grad, batch, out_channels, window.grid_len());
-    matmul(
-        out_channels,
-        rows,
-        columns,
-        View::rows(&grad, columns),
-        View::transposed(&cols, columns),
-    )
-}
-
-/// `y = conv_transpose(x, weight)`: `x` `[batch, Ci, grid]`, `weight` `[Ci, Co, kh, kw]`,
-/// `window` over the output image (`Co` channels). Returns `[batch, Co, image]`.
-pub fn conv_transpose2d(
-    x: &[f32],
-    weight: &[f32],
-    batch: usize,
-    in_channels: usize,
-    window: &Window,
-) -> Vec<f32> {
-    let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let x = batch_to_channel_major(x, batch, in_channels, window.grid_len());
+    let grid = batch_to_channel_major(grid, batch, grid_channels, window.grid_len());
     let cols = matmul(
         rows,
         columns,
-        in_channels,
+        grid_channels,
         View::transposed(weight, rows),
-        View::rows(&x, columns),
+        View::rows(&grid, columns),
     );
-    col2im(&cols, batch, window)
+    (col2im(&cols, batch, window), grid)
 }
 
-/// `∂L/∂x` of [`conv_transpose2d`] from `grad` `[batch, Co, image]`: `[batch, Ci, grid]`.
-pub fn conv_transpose2d_input_grad(
-    grad: &[f32],
-    weight: &[f32],
+/// The weight-gradient `[grid_channels, window.rows()]`: the grid side's gradient (or
+/// values) channel-major times the image side's columns, transposed.
+pub fn weight_grad(
+    grid_channel_major: &[f32],
+    cols: &[f32],
     batch: usize,
-    in_channels: usize,
+    grid_channels: usize,
     window: &Window,
 ) -> Vec<f32> {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let dcols = im2col(grad, batch, window);
-    let dx = matmul(
-        in_channels,
-        columns,
-        rows,
-        View::rows(weight, rows),
-        View::rows(&dcols, columns),
-    );
-    channel_to_batch_major(&dx, batch, in_channels, window.grid_len())
-}
-
-/// `∂L/∂weight` of [`conv_transpose2d`]: `[Ci, Co, kh, kw]`.
-pub fn conv_transpose2d_weight_grad(
-    x: &[f32],
-    grad: &[f32],
-    batch: usize,
-    in_channels: usize,
-    window: &Window,
-) -> Vec<f32> {
-    let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let x = batch_to_channel_major(x, batch, in_channels, window.grid_len());
-    let dcols = im2col(grad, batch, window);
     matmul(
-        in_channels,
+        grid_channels,
         rows,
         columns,
-        View::rows(&x, columns),
-        View::transposed(&dcols, columns),
+        View::rows(grid_channel_major, columns),
+        View::transposed(cols, columns),
     )
 }

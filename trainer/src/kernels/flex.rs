@@ -1,5 +1,5 @@
-//! The kernels on burn's CPU backend (`Flex`): tensors in, slices to [`super::conv`],
-//! tensors out.
+//! The kernels on burn's CPU backend (`Flex`): tensors in, slices to [`super::conv`] and
+//! [`super::norm`], tensors out.
 
 use super::TrainingKernels;
 use super::conv;
@@ -62,66 +62,92 @@ pub(super) fn leaky_relu_backward(x: &FlexTensor, grad: &FlexTensor, slope: f32)
     tensor(values, &x.dims())
 }
 
-pub(super) fn conv2d_input_grad(
-    grad: &FlexTensor,
-    weight: &FlexTensor,
-    window: &Window,
-) -> FlexTensor {
-    let (grad, weight) = (Values::of(grad), Values::of(weight));
-    let [batch, out_channels] = [grad.dims()[0], grad.dims()[1]];
-    let dx = conv::conv2d_input_grad(grad.slice(), weight.slice(), batch, out_channels, window);
-    tensor(
-        dx,
-        &[batch, window.channels, window.image[0], window.image[1]],
-    )
+/// Which side of its window a convolution's input is on.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Conv {
+    /// Conv2d: the input is the image, the output the grid.
+    Forward,
+    /// ConvTranspose2d: the input is the grid, the output the image.
+    Transposed,
 }
 
-pub(super) fn conv2d_weight_grad(x: &FlexTensor, grad: &FlexTensor, window: &Window) -> FlexTensor {
-    let (x, grad) = (Values::of(x), Values::of(grad));
-    let [batch, out_channels] = [grad.dims()[0], grad.dims()[1]];
-    let dw = conv::conv2d_weight_grad(x.slice(), grad.slice(), batch, out_channels, window);
-    tensor(
-        dw,
-        &[
-            out_channels,
-            window.channels,
-            window.kernel[0],
-            window.kernel[1],
-        ],
-    )
+fn image_dims(batch: usize, window: &Window) -> [usize; 4] {
+    [batch, window.channels, window.image[0], window.image[1]]
 }
 
-pub(super) fn conv_transpose2d_input_grad(
-    grad: &FlexTensor,
-    weight: &FlexTensor,
-    window: &Window,
-) -> FlexTensor {
-    let (grad, weight) = (Values::of(grad), Values::of(weight));
-    let batch = grad.dims()[0];
-    let in_channels = weight.dims()[0];
-    let dx =
-        conv::conv_transpose2d_input_grad(grad.slice(), weight.slice(), batch, in_channels, window);
-    tensor(dx, &[batch, in_channels, window.grid[0], window.grid[1]])
+fn grid_dims(batch: usize, grid_channels: usize, window: &Window) -> [usize; 4] {
+    [batch, grid_channels, window.grid[0], window.grid[1]]
 }
 
-pub(super) fn conv_transpose2d_weight_grad(
+pub(super) fn conv_forward(
+    conv: Conv,
     x: &FlexTensor,
-    grad: &FlexTensor,
+    weight: &FlexTensor,
     window: &Window,
 ) -> FlexTensor {
-    let (x, grad) = (Values::of(x), Values::of(grad));
-    let [batch, in_channels] = [x.dims()[0], x.dims()[1]];
-    let dw =
-        conv::conv_transpose2d_weight_grad(x.slice(), grad.slice(), batch, in_channels, window);
-    tensor(
-        dw,
-        &[
-            in_channels,
-            window.channels,
-            window.kernel[0],
-            window.kernel[1],
-        ],
-    )
+    let (x, weight) = (Values::of(x), Values::of(weight));
+    let (batch, grid_channels) = (x.dims()[0], weight.dims()[0]);
+    let (x, weight) = (x.slice(), weight.slice());
+    match conv {
+        Conv::Forward => {
+            let (y, _) = conv::image_to_grid(x, weight, batch, grid_channels, window);
+            tensor(y, &grid_dims(batch, grid_channels, window))
+        }
+        Conv::Transposed => {
+            let (y, _) = conv::grid_to_image(x, weight, batch, grid_channels, window);
+            tensor(y, &image_dims(batch, window))
+        }
+    }
+}
+
+/// The gradients of [`conv_forward`] for `x` and `weight` (each only if asked for); the
+/// intermediate both need is built once.
+pub(super) fn conv_backward(
+    conv: Conv,
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    grad: &FlexTensor,
+    window: &Window,
+    [want_dx, want_dweight]: [bool; 2],
+) -> [Option<FlexTensor>; 2] {
+    let (x, weight, grad) = (Values::of(x), Values::of(weight), Values::of(grad));
+    let (batch, grid_channels) = (x.dims()[0], weight.dims()[0]);
+    let (x, weight, grad) = (x.slice(), weight.slice(), grad.slice());
+    // The weight-gradient is (grid side, channel-major) × (image side's columns)ᵀ; the
+    // input-gradient's product returns one of the two as a by-product.
+    let (dx, grid_channel_major, cols) = match conv {
+        Conv::Forward if want_dx => {
+            let (dx, grid_cm) = conv::grid_to_image(grad, weight, batch, grid_channels, window);
+            let dx = tensor(dx, &image_dims(batch, window));
+            let cols = want_dweight.then(|| conv::im2col(x, batch, window));
+            (Some(dx), Some(grid_cm), cols)
+        }
+        Conv::Forward => {
+            let grid_cm =
+                conv::batch_to_channel_major(grad, batch, grid_channels, window.grid_len());
+            (None, Some(grid_cm), Some(conv::im2col(x, batch, window)))
+        }
+        Conv::Transposed if want_dx => {
+            let (dx, cols) = conv::image_to_grid(grad, weight, batch, grid_channels, window);
+            let dx = tensor(dx, &grid_dims(batch, grid_channels, window));
+            let grid_cm = want_dweight
+                .then(|| conv::batch_to_channel_major(x, batch, grid_channels, window.grid_len()));
+            (Some(dx), grid_cm, Some(cols))
+        }
+        Conv::Transposed => {
+            let grid_cm = conv::batch_to_channel_major(x, batch, grid_channels, window.grid_len());
+            (None, Some(grid_cm), Some(conv::im2col(grad, batch, window)))
+        }
+    };
+    let dweight = match (want_dweight, grid_channel_major, cols) {
+        (true, Some(grid_cm), Some(cols)) => {
+            let dw = conv::weight_grad(&grid_cm, &cols, batch, grid_channels, window);
+            let [kh, kw] = window.kernel;
+            Some(tensor(dw, &[grid_channels, window.channels, kh, kw]))
+        }
+        _ => None,
+    };
+    [dx, dweight]
 }
 
 /// `[n, c, rest…]` as `[n, c, s]`.
@@ -193,10 +219,7 @@ impl TrainingKernels for Flex {
         weight: FloatTensor<Self>,
         window: Window,
     ) -> FloatTensor<Self> {
-        let (x, weight) = (Values::of(&x), Values::of(&weight));
-        let (batch, out_channels) = (x.dims()[0], weight.dims()[0]);
-        let y = conv::conv2d(x.slice(), weight.slice(), batch, out_channels, &window);
-        tensor(y, &[batch, out_channels, window.grid[0], window.grid[1]])
+        conv_forward(Conv::Forward, &x, &weight, &window)
     }
 
     fn gantry_conv_transpose2d(
@@ -204,13 +227,7 @@ impl TrainingKernels for Flex {
         weight: FloatTensor<Self>,
         window: Window,
     ) -> FloatTensor<Self> {
-        let (x, weight) = (Values::of(&x), Values::of(&weight));
-        let (batch, in_channels) = (x.dims()[0], x.dims()[1]);
-        let y = conv::conv_transpose2d(x.slice(), weight.slice(), batch, in_channels, &window);
-        tensor(
-            y,
-            &[batch, window.channels, window.image[0], window.image[1]],
-        )
+        conv_forward(Conv::Transposed, &x, &weight, &window)
     }
 
     fn gantry_leaky_relu(x: FloatTensor<Self>, slope: f32) -> FloatTensor<Self> {

@@ -192,3 +192,37 @@ fn batch_norm_train_matches_burn_forward_backward_and_statistics() {
         }
     }
 }
+
+/// A network's first layer sees an input that needs no gradient (real images, z): its
+/// backward then builds only what the weight-gradient needs.
+#[test]
+fn weight_gradients_alone_match_burn_when_the_input_is_constant() {
+    let weight_grad = |y: Tensor<4>, weight: &Tensor<4>| {
+        let grads = (y.clone() * y.ones_like()).sum().backward();
+        values(weight.grad(&grads).unwrap())
+    };
+    let x = random([3, 4, 7, 7], 130).detach();
+    let weight = random([8, 4, 4, 4], 131);
+    let ours = weight_grad(
+        conv2d(x.clone(), weight.clone(), None, [2, 2], [1, 1]),
+        &weight,
+    );
+    let options = ConvOptions::new([2, 2], [1, 1], [1, 1], 1);
+    let burns = weight_grad(module::conv2d(x, weight.clone(), None, options), &weight);
+    let diff = relative_diff(&ours, &burns);
+    assert!(diff < 1e-5, "conv2d dweight differs by {diff:e}");
+
+    let z = random([5, 6, 1, 1], 132).detach();
+    let weight = random([6, 3, 4, 4], 133);
+    let ours = weight_grad(
+        conv_transpose2d(z.clone(), weight.clone(), None, [1, 1], [0, 0], [0, 0]),
+        &weight,
+    );
+    let options = ConvTransposeOptions::new([1, 1], [0, 0], [0, 0], [1, 1], 1);
+    let burns = weight_grad(
+        module::conv_transpose2d(z, weight.clone(), None, options),
+        &weight,
+    );
+    let diff = relative_diff(&ours, &burns);
+    assert!(diff < 1e-5, "conv_transpose2d dweight differs by {diff:e}");
+}
