@@ -317,3 +317,74 @@ fn classifier_then_eval_then_export_carries_the_figures() {
     let diff = (frechet(&from_onnx) - fd).abs() / fd;
     assert!(diff < 1e-3, "onnx {from_onnx} vs checkpoint {eval}");
 }
+
+/// A checkpoint that meets a full disk: the error names the file, the space the checkpoint
+/// needs and the space free; the partial folder is removed and the last good checkpoint
+/// stays, so once space is freed `--resume` goes on. The disk is a 16 MiB tmpfs in a user
+/// and mount namespace (`unshare -rm`), filled to half a checkpoint short.
+#[test]
+fn a_full_disk_during_a_checkpoint_loses_nothing() {
+    const SCRIPT: &str = r#"
+set -u
+T=$1; G=$2; CFG=$3; DATA=$4
+mount -t tmpfs -o size=16m tmpfs "$T" || exit 90
+"$G" train --config "$CFG" --out "$T/run" --data-dir "$DATA" --max-steps 2 >/dev/null 2>&1 || exit 91
+ck=$(du -sb "$T/run/checkpoints/step-00000002" | cut -f1)
+avail=$(df -B1 --output=avail "$T" | tail -1)
+dd if=/dev/zero of="$T/filler" bs=4096 count=$(( (avail - ck / 2) / 4096 )) 2>/dev/null
+"$G" train --resume "$T/run" --data-dir "$DATA" --max-steps 3; echo "full-rc=$?"
+echo "after-full: $(ls -a "$T/run/checkpoints" | tr '\n' ' ')"
+rm "$T/filler"
+"$G" train --resume "$T/run" --data-dir "$DATA" --max-steps 3; echo "freed-rc=$?"
+echo "after-freed: $(ls -a "$T/run/checkpoints" | tr '\n' ' ')"
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ck.toml");
+    // Six steps an epoch: the steps written here are all inside the first.
+    let toml = TINY_TOML.replace("limit = 64", "limit = 192\ncheckpoint_every = 1");
+    std::fs::write(&config, toml).unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let out = Command::new("unshare")
+        .args(["-rm", "sh", "-c", SCRIPT, "sh"])
+        .args([
+            path(&disk),
+            env!("CARGO_BIN_EXE_gantry"),
+            path(&config),
+            path(&data_dir()),
+        ])
+        .output()
+        .expect("unshare (util-linux) runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "rc {:?}\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    assert!(stdout.contains("full-rc=1"), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("the disk is full")
+            && stderr.contains("this needs")
+            && stderr.contains("free"),
+        "{stderr}"
+    );
+    let after_full = stdout
+        .lines()
+        .find(|l| l.starts_with("after-full:"))
+        .unwrap();
+    assert!(
+        after_full.contains("step-00000002"),
+        "the last good one stays: {after_full}"
+    );
+    assert!(
+        !after_full.contains(".tmp-"),
+        "the partial one is removed: {after_full}"
+    );
+    assert!(stdout.contains("freed-rc=0"), "{stdout}\n{stderr}");
+    let after_freed = stdout
+        .lines()
+        .find(|l| l.starts_with("after-freed:"))
+        .unwrap();
+    assert!(after_freed.contains("step-00000003"), "{after_freed}");
+}

@@ -114,6 +114,17 @@ impl OnnxFeatures {
                     .collect()
             })
             .unwrap_or_default();
+        // Each image is resized to this before the network sees it: a side past the limit
+        // would allocate terabytes per batch.
+        const MAX_SIDE: usize = 2048;
+        if let [_, _, Some(h), Some(w)] = dims.as_slice() {
+            anyhow::ensure!(
+                *h <= MAX_SIDE && *w <= MAX_SIDE,
+                "{}: input `{}` takes {h}×{w} images; feature networks here take at most {MAX_SIDE}×{MAX_SIDE}",
+                path.display(),
+                input.name
+            );
+        }
         let input_shape = match dims.as_slice() {
             [_, Some(c), Some(h), Some(w)] if *c == 1 || *c == 3 => [*c, *h, *w],
             _ => bail!(

@@ -49,6 +49,47 @@ pub fn write_with(
     result
 }
 
+/// The error of writing `path`, part of something of `needed` bytes. When the disk is full
+/// it says so with the space the whole needs and the space left, so that a user knows how
+/// much to free.
+pub fn write_error(path: &Path, error: std::io::Error, needed: u64) -> anyhow::Error {
+    let what = if error.kind() == std::io::ErrorKind::StorageFull {
+        let free = path
+            .parent()
+            .and_then(free_bytes)
+            .map(|b| format!(", {} free", megabytes(b)))
+            .unwrap_or_default();
+        format!(
+            "{}: the disk is full ({error}): this needs {}{free}",
+            path.display(),
+            megabytes(needed)
+        )
+    } else {
+        format!("{}: cannot write ({error})", path.display())
+    };
+    anyhow::Error::from(error).context(what)
+}
+
+fn megabytes(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+/// Bytes free to an unprivileged writer on the filesystem holding `dir`.
+#[cfg(unix)]
+pub fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut stats: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a zeroed statvfs for the call to fill.
+    let status = unsafe { libc::statvfs(path.as_ptr(), &mut stats) };
+    (status == 0).then(|| stats.f_bavail as u64 * stats.f_frsize as u64)
+}
+
+#[cfg(not(unix))]
+pub fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -42,9 +42,10 @@ pub struct TrainedRun {
 }
 
 impl TrainedRun {
-    /// Open `path`, a run directory (its newest checkpoint) or one checkpoint folder.
+    /// Open `path`, a run directory (its newest checkpoint whose generator is sound) or
+    /// one checkpoint folder. Only the generator file is read.
     pub fn open(path: &Path, device: &Device) -> anyhow::Result<Self> {
-        let checkpoint = checkpoint::resolve(path)?;
+        let checkpoint = checkpoint::resolve_for(path, checkpoint::Need::Generator)?;
         let run_dir = checkpoint::run_dir_of(&checkpoint)
             .filter(|dir| config_path(dir).exists())
             .with_context(|| {
@@ -54,13 +55,14 @@ impl TrainedRun {
                 )
             })?;
         let config = load_run_config(&run_dir)?;
-        let (state, position) = checkpoint::load(&checkpoint, &config, &device.clone().autodiff())?;
+        let (generator, position) =
+            checkpoint::load_generator(&checkpoint, &config, &device.clone().autodiff())?;
         Ok(Self {
             run_dir,
             checkpoint,
             config,
             position,
-            generator: state.generator.valid(),
+            generator: generator.valid(),
             device: device.clone().without_autodiff(),
         })
     }
@@ -168,6 +170,11 @@ pub fn translation_grid(
     scale: usize,
     device: &Device,
 ) -> anyhow::Result<Grid> {
+    let most = gantry_onnx::contract::grid::MAX_IMAGES / 3;
+    anyhow::ensure!(
+        count <= most,
+        "{count} pictures: an upscaler's grid holds at most {most} (three images each)"
+    );
     let device = device.clone().without_autodiff();
     let indices: Vec<usize> = (0..count.min(dataset.len())).collect();
     anyhow::ensure!(!indices.is_empty(), "no images to upscale");

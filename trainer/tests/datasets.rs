@@ -87,6 +87,32 @@ fn svhn_mat_files_load_plain_and_compressed() {
     }
 }
 
+/// The crafted-`.mat` panic: every structural byte of a real (scipy-written) file flipped
+/// to three values, and every truncation, gives `Ok` or an error — never a panic.
+#[test]
+fn a_mutated_svhn_mat_file_never_panics() {
+    for compress in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("train_32x32.mat");
+        common::write_svhn_mat(&path, compress);
+        let real = std::fs::read(&path).unwrap();
+        let mut tried = 0;
+        for at in 0..real.len().min(600) {
+            for byte in [0x00, 0x80, 0xff] {
+                let mut file = real.clone();
+                file[at] = byte;
+                let _ = gantry_trainer::data::svhn::parse(&file, None);
+                tried += 1;
+            }
+        }
+        for cut in (0..real.len()).step_by(7) {
+            let _ = gantry_trainer::data::svhn::parse(&real[..cut], None);
+            tried += 1;
+        }
+        assert!(tried > 1800, "{tried} files tried");
+    }
+}
+
 fn write_portrait(path: &Path, top: [u8; 3], middle: [u8; 3]) {
     // CelebA's aligned size: 178 wide, 218 high. The top 20 rows fall outside the crop.
     let image = image::RgbImage::from_fn(178, 218, |_, y| {

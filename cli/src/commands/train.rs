@@ -14,13 +14,19 @@ use std::path::PathBuf;
     gantry train --preset lfw-dcgan --out runs/faces\n  \
     gantry train --dataset image-folder --dataset-dir ~/pictures/cats --epochs 50\n  \
     gantry train --resume runs/mnist\n  \
-    gantry train --resume runs/mnist --epochs 20   # train longer than planned\n\n\
+    gantry train --resume runs/mnist --epochs 20   # train longer than planned\n  \
+    gantry train --resume runs/mnist --from-checkpoint step-00001874\n\n\
     A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
     and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
 pub struct TrainArgs {
-    /// Continue the run in this directory from its newest checkpoint.
+    /// Continue the run in this directory from its newest sound checkpoint (from step 0
+    /// if it was stopped before its first).
     #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit"])]
     resume: Option<PathBuf>,
+    /// With --resume: continue from this checkpoint (`step-NNNNNNNN` in the run's
+    /// checkpoints/) instead of the newest; newer ones are set aside as superseded-step-*.
+    #[arg(long, value_name = "STEP", requires = "resume")]
+    from_checkpoint: Option<String>,
     /// Config file (TOML or JSON) with every setting of the run.
     #[arg(long, conflicts_with = "preset")]
     config: Option<PathBuf>,
@@ -103,7 +109,12 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         stop_after_steps: args.max_steps,
     };
     let summary = if let Some(run_dir) = &args.resume {
-        training::resume(run_dir, args.epochs, &options)?
+        training::resume_from(
+            run_dir,
+            args.from_checkpoint.as_deref(),
+            args.epochs,
+            &options,
+        )?
     } else {
         let config = args.config()?;
         let run_dir = match args.out {

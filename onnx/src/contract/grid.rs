@@ -10,6 +10,9 @@ pub const PAD: usize = 2;
 pub const BACKGROUND: u8 = 24;
 /// An upscaler's grid shows this many source / upscale / original triples a row.
 pub const TRIPLES_PER_ROW: usize = 4;
+/// The most images one grid holds: 64×64 of them, a 4096-pixel-wide PNG of 64×64 faces.
+/// A count beyond it is a typo (`--n 100000000`), refused before anything is allocated.
+pub const MAX_IMAGES: usize = 4096;
 
 /// Which images a grid shows and how many a row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +36,17 @@ impl GridLayout {
         if count == 0 {
             return Err("a grid needs at least one image".into());
         }
+        if count > MAX_IMAGES {
+            return Err(format!("{count} images: a grid holds at most {MAX_IMAGES}"));
+        }
         let columns = square_columns(count);
+        if let Some(classes) = classes.filter(|_| label.is_none())
+            && classes.saturating_mul(columns) > MAX_IMAGES
+        {
+            return Err(format!(
+                "{classes} class rows of {columns}: a grid holds at most {MAX_IMAGES} images"
+            ));
+        }
         match (classes, label) {
             (None, None) => Ok(Self {
                 count,
@@ -168,6 +181,15 @@ pub fn draw(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_grid_past_its_limit_is_refused_before_anything_is_drawn() {
+        let err = GridLayout::samples(100_000_000, None, None).unwrap_err();
+        assert!(err.contains("at most 4096"), "{err}");
+        let err = GridLayout::samples(4096, Some(100), None).unwrap_err();
+        assert!(err.contains("100 class rows of 64"), "{err}");
+        assert_eq!(GridLayout::samples(4096, None, None).unwrap().count, 4096);
+    }
 
     #[test]
     fn one_row_per_class_shows_every_class() {

@@ -11,6 +11,13 @@ pub const SOURCE_INPUT: &str = "image_lr";
 /// Every generator's output: float32 `[N, C, H, W]` in the metadata's value range.
 pub const IMAGE_OUTPUT: &str = "image";
 
+/// The largest latent vector and class count a generator may declare. Far above any GAN
+/// (100–512, 10–1000), far below a size that exhausts memory when a layer is built for it.
+pub const MAX_LATENT_DIM: usize = 1 << 16;
+pub const MAX_CLASSES: usize = 1 << 16;
+/// The largest image side a generator may declare (4096: a 64 MiB float image).
+pub const MAX_IMAGE_SIDE: usize = 4096;
+
 /// What one generated image is made from: the kind of a generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -79,11 +86,27 @@ impl GeneratorInput {
         }
     }
 
-    /// A generator of `image_shape` images with this input is possible: sizes are not zero,
-    /// a conditional model has two classes or more, a source divides the image.
+    /// A generator of `image_shape` images with this input is possible: sizes are not zero
+    /// nor past the limits above, a conditional model has two classes or more, a source
+    /// divides the image.
     pub fn check(&self, image_shape: [usize; 3]) -> Result<(), String> {
+        let [c, h, w] = image_shape;
+        if !(1..=4).contains(&c)
+            || !(1..=MAX_IMAGE_SIDE).contains(&h)
+            || !(1..=MAX_IMAGE_SIDE).contains(&w)
+        {
+            return Err(format!(
+                "images {image_shape:?}: need 1–4 channels and sides of 1..={MAX_IMAGE_SIDE}"
+            ));
+        }
         match *self {
             Self::Latent { dim: 0, .. } => Err("the latent size is 0".into()),
+            Self::Latent { dim, .. } if dim > MAX_LATENT_DIM => Err(format!(
+                "the latent size {dim} is above the limit of {MAX_LATENT_DIM}"
+            )),
+            Self::Latent {
+                classes: Some(k), ..
+            } if k > MAX_CLASSES => Err(format!("{k} classes is above the limit of {MAX_CLASSES}")),
             Self::Latent {
                 classes: Some(k), ..
             } if k < 2 => Err(format!(
@@ -95,7 +118,13 @@ impl GeneratorInput {
                 scale,
             } => {
                 let [ic, ih, iw] = image_shape;
-                if c != ic || h == 0 || w == 0 || scale == 0 || h * scale != ih || w * scale != iw {
+                if c != ic
+                    || h == 0
+                    || w == 0
+                    || scale == 0
+                    || h.checked_mul(scale) != Some(ih)
+                    || w.checked_mul(scale) != Some(iw)
+                {
                     Err(format!(
                         "a source [{c}, {h}, {w}] scaled {scale}× is not an image {image_shape:?}"
                     ))
@@ -123,6 +152,31 @@ impl std::fmt::Display for GeneratorInput {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sizes that would exhaust memory when a layer or a batch is built for them are
+    /// refused with the limit named (a config's `latent_dim`, an ONNX file's metadata).
+    #[test]
+    fn absurd_sizes_are_refused_with_the_limit_named() {
+        let latent = |dim, classes| GeneratorInput::Latent { dim, classes };
+        assert!(
+            latent(0, None)
+                .check([1, 28, 28])
+                .unwrap_err()
+                .contains("latent size is 0")
+        );
+        let err = latent(1 << 40, None).check([1, 28, 28]).unwrap_err();
+        assert!(err.contains("above the limit of 65536"), "{err}");
+        let err = latent(100, Some(1 << 20)).check([1, 28, 28]).unwrap_err();
+        assert!(err.contains("classes is above the limit"), "{err}");
+        let err = latent(100, None).check([3, 65536, 65536]).unwrap_err();
+        assert!(err.contains("sides of 1..=4096"), "{err}");
+        let overflowing = GeneratorInput::Source {
+            shape: [1, usize::MAX, 8],
+            scale: 2,
+        };
+        assert!(overflowing.check([1, 64, 64]).is_err());
+        assert!(latent(100, Some(10)).check([1, 28, 28]).is_ok());
+    }
 
     #[test]
     fn names_follow_the_kind() {

@@ -69,16 +69,54 @@ pub fn parse(bytes: &[u8]) -> Result<IdxArray, String> {
     })
 }
 
-/// The bytes of a file, gunzipped when they start with the gzip magic number.
+/// The most bytes an IDX file may decode to (header and data): 4 GiB, far above MNIST's
+/// 47 MB, far below what would take a machine down.
+pub const MAX_DECODED_BYTES: u64 = 4 << 30;
+
+/// The bytes of an IDX file, gunzipped when they start with the gzip magic number.
+///
+/// A gzip stream is read header first: the dimensions it declares fix how many bytes may
+/// follow (at most [`MAX_DECODED_BYTES`]), so a small file that inflates to gigabytes is
+/// refused after reading one byte past what its header promised, not after inflating all
+/// of it. Errors are `InvalidData` with the reason in words.
 pub fn read_maybe_gz(path: &Path) -> std::io::Result<Vec<u8>> {
     let raw = std::fs::read(path)?;
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(raw.len() * 4);
-        GzDecoder::new(raw.as_slice()).read_to_end(&mut out)?;
-        Ok(out)
-    } else {
-        Ok(raw)
+    if !raw.starts_with(&[0x1f, 0x8b]) {
+        return Ok(raw);
     }
+    let invalid = |reason: String| std::io::Error::new(std::io::ErrorKind::InvalidData, reason);
+    let mut stream = GzDecoder::new(raw.as_slice());
+    let mut out = vec![0u8; 4];
+    stream.read_exact(&mut out)?;
+    let rank = out[3] as usize;
+    out.resize(4 + 4 * rank, 0);
+    stream.read_exact(&mut out[4..])?;
+    let declared = out[4..]
+        .chunks_exact(4)
+        .try_fold(1u64, |acc, c| {
+            acc.checked_mul(u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
+        })
+        .and_then(|body| body.checked_add(out.len() as u64));
+    let total = match declared {
+        Some(total) if total <= MAX_DECODED_BYTES => total,
+        _ => {
+            return Err(invalid(format!(
+                "its header declares more than {} GiB of data",
+                MAX_DECODED_BYTES >> 30
+            )));
+        }
+    };
+    // One byte more than declared tells a longer stream from an exact one.
+    stream
+        .by_ref()
+        .take(total + 1 - out.len() as u64)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > total {
+        return Err(invalid(format!(
+            "it inflates to more than the {total} bytes its header declares"
+        )));
+    }
+    Ok(out)
 }
 
 /// Write IDX bytes for `dims` and `data` (used by tests and by tools that make small sets).
@@ -130,6 +168,40 @@ mod tests {
             255,
         ];
         assert!(parse(&huge).is_err());
+    }
+
+    fn gzipped(bytes: &[u8]) -> tempfile::NamedTempFile {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(bytes).unwrap();
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), gz.finish().unwrap()).unwrap();
+        file
+    }
+
+    #[test]
+    fn a_gzip_stream_decodes_to_its_declared_size() {
+        let bytes = encode(&[3, 4, 5], &[7; 60]);
+        assert_eq!(read_maybe_gz(gzipped(&bytes).path()).unwrap(), bytes);
+    }
+
+    /// A bomb: a 10-image header, then 64 MiB of zeros (64 KiB compressed). Refused without
+    /// inflating past the header's 7,856 bytes, and a header that declares more than the
+    /// cap is refused before any data is read.
+    #[test]
+    fn a_gzip_stream_longer_than_its_header_says_is_refused() {
+        let mut bomb = encode(&[10, 28, 28], &[0; 7840]);
+        bomb.resize(64 << 20, 0);
+        let error = read_maybe_gz(gzipped(&bomb).path()).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
+        assert!(
+            error.to_string().contains("7856 bytes its header declares"),
+            "{error}"
+        );
+
+        let huge = encode(&[1 << 16, 1 << 16, 2], &[]);
+        let error = read_maybe_gz(gzipped(&huge).path()).unwrap_err();
+        assert!(error.to_string().contains("more than 4 GiB"), "{error}");
     }
 
     proptest! {

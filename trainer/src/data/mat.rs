@@ -66,10 +66,19 @@ fn read_elements(mut rest: &[u8], arrays: &mut HashMap<String, MatArray>) -> Res
         let (kind, data, next) = element(rest)?;
         match kind {
             MI_COMPRESSED => {
+                // Capped: a few kilobytes of zlib can claim gigabytes.
+                let cap = super::idx::MAX_DECODED_BYTES;
                 let mut inflated = Vec::new();
                 ZlibDecoder::new(data)
+                    .take(cap + 1)
                     .read_to_end(&mut inflated)
                     .map_err(|e| format!("corrupt compressed element: {e}"))?;
+                if inflated.len() as u64 > cap {
+                    return Err(format!(
+                        "a compressed element inflates to more than {} GiB",
+                        cap >> 30
+                    ));
+                }
                 read_elements(&inflated, arrays)?;
             }
             MI_MATRIX => {
@@ -86,6 +95,12 @@ fn read_elements(mut rest: &[u8], arrays: &mut HashMap<String, MatArray>) -> Res
 
 /// One tagged element: its type, its data and what follows it (8-byte aligned).
 fn element(bytes: &[u8]) -> Result<(u32, &[u8], &[u8]), String> {
+    if bytes.len() < 8 {
+        return Err(format!(
+            "element tag of {} bytes, expected 8 (truncated?)",
+            bytes.len()
+        ));
+    }
     let word = |i: usize| u32::from_le_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
     let first = word(0);
     if first >> 16 != 0 {
@@ -124,12 +139,18 @@ fn matrix(bytes: &[u8]) -> Result<Option<(String, MatArray)>, String> {
     let (_, dims, rest) = element(rest)?;
     let dims: Vec<usize> = dims
         .chunks_exact(4)
-        .map(|c| i32::from_le_bytes(c.try_into().expect("4 bytes")) as usize)
-        .collect();
+        .map(|c| {
+            let d = i32::from_le_bytes(c.try_into().expect("4 bytes"));
+            usize::try_from(d).map_err(|_| format!("negative dimension {d}"))
+        })
+        .collect::<Result<_, _>>()?;
     let (_, name, rest) = element(rest)?;
     let name = String::from_utf8_lossy(name).to_string();
     let (kind, values, _) = element(rest)?;
-    let count: usize = dims.iter().product();
+    let count = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("variable {name}: dimensions {dims:?} overflow"))?;
     let data = match kind {
         MI_UINT8 => MatData::U8(values.to_vec()),
         _ => MatData::F64(numbers(kind, values)?),

@@ -105,7 +105,7 @@ fn read_idx(dir: &Path, file: IdxFile, hint: &str) -> Result<(PathBuf, idx::IdxA
         | std::io::ErrorKind::InvalidData
         | std::io::ErrorKind::UnexpectedEof => DataError::Malformed {
             path: path.clone(),
-            reason: format!("corrupt gzip stream ({source})"),
+            reason: format!("gzip stream: {source}"),
             hint: hint.to_string(),
         },
         _ => DataError::Io {

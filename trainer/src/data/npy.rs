@@ -31,7 +31,6 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         return Err("Fortran-order arrays are not supported".into());
     }
     let shape = parse_shape(&header_value(header, "shape")?)?;
-    let count: usize = shape.iter().product();
     let body = &bytes[start + header_len..];
     let (width, read): (usize, fn(&[u8]) -> f64) = match descr {
         "<f8" => (8, |b| f64::from_le_bytes(b.try_into().expect("8 bytes"))),
@@ -41,17 +40,18 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, String> {
         "|u1" => (1, |b| b[0] as f64),
         other => return Err(format!("unsupported dtype {other} (need <f8, <f4 or |u1)")),
     };
-    if body.len() < count * width {
+    // A crafted shape's product can exceed usize: checked, then compared with the file.
+    let needed = shape
+        .iter()
+        .try_fold(width, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| format!("shape {shape:?} is larger than any file"))?;
+    if body.len() < needed {
         return Err(format!(
-            "truncated: shape {shape:?} needs {} bytes of data, file has {}",
-            count * width,
+            "truncated: shape {shape:?} needs {needed} bytes of data, file has {}",
             body.len()
         ));
     }
-    let data = body[..count * width]
-        .chunks_exact(width)
-        .map(read)
-        .collect();
+    let data = body[..needed].chunks_exact(width).map(read).collect();
     Ok(NpyArray { shape, data })
 }
 
@@ -115,5 +115,32 @@ mod tests {
         assert!(parse(&short).unwrap_err().contains("truncated"));
         let complex = npy("<c16", "(1,)", &[0; 16]);
         assert!(parse(&complex).unwrap_err().contains("unsupported dtype"));
+    }
+
+    /// A shape whose product wraps around usize must not pass the length check.
+    #[test]
+    fn refuses_a_shape_whose_product_overflows() {
+        let wrapping = npy("<f8", "(2305843009213693952, 8, 25)", &[0; 64]);
+        assert!(
+            parse(&wrapping)
+                .unwrap_err()
+                .contains("larger than any file")
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_a_mutated_file(
+            at in 0usize..200,
+            byte in proptest::prelude::any::<u8>(),
+            cut in 0usize..220,
+        ) {
+            let mut file = npy("<f4", "(3, 5, 2)", &[0; 120]);
+            if at < file.len() {
+                file[at] = byte;
+            }
+            file.truncate(cut.max(1));
+            let _ = parse(&file);
+        }
     }
 }

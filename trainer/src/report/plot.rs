@@ -176,6 +176,7 @@ mod tests {
             loss_g: 1.0 - step as f32 * 0.01,
             d_real: 0.6,
             d_fake: 0.4,
+            saturated: 0.0,
             images_per_sec: 100.0,
             quality: quality.map(|fd| [("frechet_distance".to_string(), fd)].into()),
         };

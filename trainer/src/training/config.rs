@@ -1,5 +1,6 @@
 //! Everything a run needs, in one file (`config.json` in the run directory).
 
+use super::divergence::DivergenceConfig;
 use crate::data::{Augment, DatasetName};
 use crate::model::{
     CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig, Discriminator,
@@ -323,6 +324,10 @@ pub struct TrainingConfig {
     /// The classifier folder; default `runs/classifiers/<dataset>`.
     #[config(default = "None")]
     pub classifier: Option<String>,
+    /// When the run counts as diverged (a loss past a bound, a saturated generator) and
+    /// whether it then stops or rolls back with a lower learning rate.
+    #[config(default = "DivergenceConfig::default()")]
+    pub divergence: DivergenceConfig,
 }
 
 impl TrainingConfig {
@@ -399,7 +404,12 @@ impl TrainingConfig {
             self.keep_checkpoints >= 1,
             "keep_checkpoints must be at least 1"
         );
-        anyhow::ensure!(self.sample_count >= 1, "sample_count must be at least 1");
+        let most = gantry_onnx::contract::grid::MAX_IMAGES;
+        anyhow::ensure!(
+            (1..=most).contains(&self.sample_count),
+            "sample_count must be in 1..={most} (one grid), got {}",
+            self.sample_count
+        );
         anyhow::ensure!(
             self.eval_every == 0 || self.eval_samples >= 2,
             "eval_samples must be at least 2, got {}",
@@ -412,6 +422,7 @@ impl TrainingConfig {
             self.model.name()
         );
         self.augment.check().map_err(anyhow::Error::msg)?;
+        self.divergence.check().map_err(anyhow::Error::msg)?;
         let spec = self.model.spec();
         self.objective().check(&self.model, &spec)?;
         if spec.input.source_shape().is_some() {

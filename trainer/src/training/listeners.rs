@@ -106,6 +106,7 @@ fn record(step: u64, epoch: usize, stats: &StepStats, images_per_sec: f32) -> Me
         loss_g: stats.loss_g,
         d_real: stats.d_real,
         d_fake: stats.d_fake,
+        saturated: stats.saturated,
         images_per_sec,
         quality: None,
     }

@@ -19,6 +19,9 @@ pub struct MetricsRecord {
     pub d_real: f32,
     /// Mean D(G(z)) on the generated batch, before the discriminator's update.
     pub d_fake: f32,
+    /// The fraction of the generated batch's values at ±1 (a collapsed generator: near 1).
+    #[serde(default)]
+    pub saturated: f32,
     pub images_per_sec: f32,
     /// Quality figures (`gantry_trainer::eval`), on the extra record written after an
     /// epoch's evaluation: same step as the epoch's last step record.

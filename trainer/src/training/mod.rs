@@ -11,9 +11,12 @@
 //!   best checkpoint.
 //! - [`policy`]: when to write a checkpoint and when to measure one.
 //! - [`evaluator`]: quality measured during training (`eval_every`).
+//! - [`divergence`]: when a run has diverged (bounds on losses and saturation), and what
+//!   it does then.
 
 pub mod checkpoint;
 pub mod config;
+pub mod divergence;
 pub mod evaluator;
 pub mod events;
 pub mod listeners;
@@ -24,5 +27,5 @@ pub mod run;
 pub mod step;
 
 pub use config::{ModelConfig, Objective, TrainingConfig};
-pub use run::{RunOptions, RunSummary, resume, train};
+pub use run::{RunOptions, RunSummary, resume, resume_from, train};
 pub use step::{GanState, StepPlan, StepStats};

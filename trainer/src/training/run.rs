@@ -4,6 +4,7 @@
 
 use super::checkpoint::{self, Position};
 use super::config::TrainingConfig;
+use super::divergence::{DivergenceGuard, OnDivergence};
 use super::evaluator::Evaluator;
 use super::events::{EpochDone, EpochStarted, EvaluationDone, Listeners, StepDone};
 use super::listeners::{BestCheckpoint, EpochArtefacts, MetricsFile, Progress};
@@ -16,6 +17,18 @@ use anyhow::{Context, bail};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// A run stopped because it diverged (see [`super::divergence`]).
+#[derive(Debug, thiserror::Error)]
+#[error("training diverged at step {step}: {reason}; {advice}")]
+pub struct Diverged {
+    pub step: u64,
+    pub reason: String,
+    /// The newest checkpoint written before the figures went bad, if any.
+    pub go_back_to: Option<PathBuf>,
+    /// Where to go back to: a checkpoint that exists, and how.
+    pub advice: String,
+}
 
 /// How a run is carried out (not part of what it computes).
 #[derive(Debug, Clone)]
@@ -58,13 +71,32 @@ pub fn train(
         .with_context(|| format!("{}: cannot create", run_dir.display()))?;
     fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(config)?)?;
     let state = GanState::init(config, &options.device.clone().autodiff());
-    Run::new(run_dir, config, &dataset, options, Position::default())?.run(state)
+    run_guarded(
+        run_dir,
+        config,
+        &dataset,
+        options,
+        state,
+        Position::default(),
+    )
 }
 
-/// Continue the run in `run_dir` from its newest checkpoint, exactly where it stopped.
-/// `epochs` extends (or shortens) the planned number of epochs.
+/// Continue the run in `run_dir` from its newest sound checkpoint, exactly where it
+/// stopped (from step 0 when it was stopped before its first checkpoint). `epochs` extends
+/// (or shortens) the planned number of epochs.
 pub fn resume(
     run_dir: &Path,
+    epochs: Option<usize>,
+    options: &RunOptions,
+) -> anyhow::Result<RunSummary> {
+    resume_from(run_dir, None, epochs, options)
+}
+
+/// [`resume`] from the checkpoint `from` names (`step-00000120`) instead of the newest.
+/// Newer checkpoints are set aside as `superseded-step-*`: the run goes on from `from`.
+pub fn resume_from(
+    run_dir: &Path,
+    from: Option<&str>,
     epochs: Option<usize>,
     options: &RunOptions,
 ) -> anyhow::Result<RunSummary> {
@@ -73,10 +105,42 @@ pub fn resume(
         config.epochs = epochs;
     }
     config.check()?;
-    let checkpoint = checkpoint::resolve(run_dir)?;
+    for leftover in checkpoint::remove_leftovers(run_dir)? {
+        eprintln!(
+            "removed {}, left by an interrupted checkpoint",
+            leftover.display()
+        );
+    }
+    let checkpoint = match from {
+        Some(name) => Some(checkpoint::named(run_dir, name)?),
+        None if checkpoint::list(run_dir)?.is_empty() && !has_step_folders(run_dir) => None,
+        None => Some(checkpoint::resolve(run_dir)?),
+    };
     let dataset = load_dataset(&config, &options.data_dir)?;
-    let (state, position) =
-        checkpoint::load(&checkpoint, &config, &options.device.clone().autodiff())?;
+    let device = options.device.clone().autodiff();
+    let Some(checkpoint) = checkpoint else {
+        // Stopped before its first checkpoint: the same seed makes the same run from zero.
+        eprintln!(
+            "{}: no checkpoint yet; starting from step 0",
+            run_dir.display()
+        );
+        let state = GanState::init(&config, &device);
+        return run_guarded(
+            run_dir,
+            &config,
+            &dataset,
+            options,
+            state,
+            Position::default(),
+        );
+    };
+    let (state, position) = checkpoint::load(&checkpoint, &config, &device)?;
+    for aside in checkpoint::supersede_newer(run_dir, &checkpoint)? {
+        eprintln!(
+            "set aside {} (newer than the checkpoint resumed from)",
+            aside.display()
+        );
+    }
     if options.show_progress {
         eprintln!(
             "resuming {} from {} (epoch {}, step {})",
@@ -86,7 +150,66 @@ pub fn resume(
             position.step
         );
     }
-    Run::new(run_dir, &config, &dataset, options, position)?.run(state)
+    run_guarded(run_dir, &config, &dataset, options, state, position)
+}
+
+/// Run from `position`; when the run diverges and its config says `rollback`, go back to
+/// its newest checkpoint with the learning rate lowered (and saved in `config.json`, so a
+/// later `--resume` keeps it), at most `max_rollbacks` times.
+fn run_guarded(
+    run_dir: &Path,
+    config: &TrainingConfig,
+    dataset: &ImageDataset,
+    options: &RunOptions,
+    state: GanState,
+    position: Position,
+) -> anyhow::Result<RunSummary> {
+    let mut config = config.clone();
+    let (mut state, mut position) = (state, position);
+    let policy = config.divergence;
+    for rollback in 0.. {
+        let error = match Run::new(run_dir, &config, dataset, options, position)?.run(state) {
+            Ok(summary) => return Ok(summary),
+            Err(error) => error,
+        };
+        let Some(diverged) = error.downcast_ref::<Diverged>() else {
+            return Err(error);
+        };
+        let (OnDivergence::Rollback, Some(last), true) = (
+            policy.action,
+            diverged.go_back_to.clone(),
+            rollback < policy.max_rollbacks,
+        ) else {
+            return Err(error);
+        };
+        // The saved config, not this process's (`--epochs` on a resume is not saved).
+        let mut saved = load_run_config(run_dir)?;
+        saved.lr *= policy.lr_factor;
+        config.lr = saved.lr;
+        fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(&saved)?)?;
+        eprintln!(
+            "training diverged at step {}: {}; rolling back to {} with lr {:e} (rollback {} of {})",
+            diverged.step,
+            diverged.reason,
+            last.display(),
+            config.lr,
+            rollback + 1,
+            policy.max_rollbacks
+        );
+        (state, position) = checkpoint::load(&last, &config, &options.device.clone().autodiff())?;
+        checkpoint::supersede_newer(run_dir, &last)?;
+    }
+    unreachable!("the loop returns")
+}
+
+/// Whether `run_dir` has checkpoint folders at all, sound or not (a run whose every
+/// checkpoint is damaged must say so, not start over).
+fn has_step_folders(run_dir: &Path) -> bool {
+    std::fs::read_dir(checkpoint::checkpoints_dir(run_dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().starts_with("step-"))
 }
 
 fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<ImageDataset> {
@@ -130,6 +253,7 @@ struct Run<'a> {
     policy: CheckpointPolicy,
     evaluator: Option<Evaluator>,
     listeners: Listeners,
+    guard: DivergenceGuard,
     device: Device,
     position: Position,
     last_stats: Option<StepStats>,
@@ -162,6 +286,7 @@ impl<'a> Run<'a> {
             policy: CheckpointPolicy::new(config),
             evaluator: Evaluator::open(config, &options.device, &options.data_dir)?,
             listeners,
+            guard: DivergenceGuard::new(config.divergence),
             device: options.device.clone().autodiff(),
             position,
             last_stats: None,
@@ -234,12 +359,17 @@ impl<'a> Run<'a> {
         self.device
             .seed(self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let (state, stats) = state.step(&self.plan, real, labels, step)?;
-        if !stats.is_finite() {
-            bail!(
-                "training diverged at step {}: {stats:?}; the last good checkpoint is in {}",
-                step + 1,
-                checkpoint::checkpoints_dir(self.run_dir).display()
-            );
+        if let Some(verdict) = self.guard.observe(step + 1, &stats) {
+            let go_back_to = verdict
+                .last_sound_step
+                .and_then(|n| checkpoint::newest_at_most(self.run_dir, n));
+            return Err(Diverged {
+                step: step + 1,
+                reason: verdict.reason,
+                advice: self.where_to_go_back(go_back_to.as_deref()),
+                go_back_to,
+            }
+            .into());
         }
         let images_per_sec = self.config.batch_size as f32 / started.elapsed().as_secs_f32();
         let batch = self.position.batch + 1;
@@ -291,6 +421,24 @@ impl<'a> Run<'a> {
             generator: &state.generator,
             dataset: self.dataset,
         })
+    }
+
+    /// What a user can do about a divergence: go back to `last` (a checkpoint from before
+    /// it, which exists), or start again.
+    fn where_to_go_back(&self, last: Option<&Path>) -> String {
+        match last {
+            Some(last) => format!(
+                "the last checkpoint before it is {}: lower `lr` in {}, then `gantry train --resume {} --from-checkpoint {}`",
+                last.display(),
+                config_path(self.run_dir).display(),
+                self.run_dir.display(),
+                last.file_name().unwrap_or_default().to_string_lossy()
+            ),
+            None => format!(
+                "no checkpoint from before it was written: start a new run with a lower lr than {}'s",
+                config_path(self.run_dir).display()
+            ),
+        }
     }
 
     fn summary(&self, finished: bool) -> RunSummary {

@@ -25,13 +25,22 @@ pub struct StepStats {
     /// Mean D(G(z)): its probability that generated images are real, before its update
     /// (WGAN-GP: the mean score; D(x) − D(G(z)) estimates the Wasserstein distance).
     pub d_fake: f32,
+    /// The fraction of the generated batch's values at ±1 (|v| ≥ 0.999): near 1 when the
+    /// generator has collapsed onto its output activation's limits.
+    pub saturated: f32,
 }
 
 impl StepStats {
     pub fn is_finite(&self) -> bool {
-        [self.loss_d, self.loss_g, self.d_real, self.d_fake]
-            .iter()
-            .all(|v| v.is_finite())
+        [
+            self.loss_d,
+            self.loss_g,
+            self.d_real,
+            self.d_fake,
+            self.saturated,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
     }
 }
 
@@ -96,13 +105,26 @@ fn bce_stats(
     loss_g: Tensor<1>,
     logits_real: Tensor<2>,
     logits_fake: Tensor<2>,
+    saturated: Tensor<1>,
 ) -> StepStats {
     read_stats([
         loss_d,
         loss_g,
         sigmoid(logits_real.detach()).mean(),
         sigmoid(logits_fake.detach()).mean(),
+        saturated,
     ])
+}
+
+/// The fraction of `images`' values at the ±1 limits of a tanh output.
+fn saturation(images: &Tensor<4>) -> Tensor<1> {
+    images
+        .clone()
+        .detach()
+        .abs()
+        .greater_equal_elem(0.999)
+        .float()
+        .mean()
 }
 
 impl GanState {
@@ -188,11 +210,12 @@ impl GanState {
         let discriminator = optim_d.step(lr, discriminator, grads);
 
         // `fake` still carries the generator's graph: no second generator forward needed.
+        let saturated = saturation(&fake);
         let loss_g = bce_real(discriminator.forward(fake, labels));
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
         let generator = optim_g.step(lr, generator, grads);
 
-        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake);
+        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated);
         let state = Self {
             generator,
             discriminator,
@@ -230,13 +253,14 @@ impl GanState {
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = optim_d.step(lr, discriminator, grads);
 
+        let saturated = saturation(&fake);
         let adversarial = bce_real(discriminator.forward_paired(fake.clone(), source));
         let l1 = (fake - target).abs().mean();
         let loss_g = adversarial + l1 * l1_lambda;
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
         let generator = optim_g.step(lr, generator, grads);
 
-        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake);
+        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated);
         let state = Self {
             generator,
             discriminator,
@@ -276,6 +300,7 @@ impl GanState {
             labels: labels.clone(),
         })?;
         let fake_detached = fake.clone().detach();
+        let saturated = saturation(&fake_detached);
         let scores_real = discriminator.forward(real.clone(), labels.clone());
         let scores_fake = discriminator.forward(fake_detached.clone(), labels.clone());
         let epsilon = Tensor::<4>::random([n, 1, 1, 1], Distribution::Uniform(0.0, 1.0), &device);
@@ -304,6 +329,7 @@ impl GanState {
             loss_g,
             scores_real.detach().mean(),
             scores_fake.detach().mean(),
+            saturated,
         ]);
         let state = Self {
             generator,
@@ -328,8 +354,8 @@ pub fn gradient_penalty(grad: Tensor<4>) -> Tensor<1> {
     norm.sub_scalar(1.0).square().mean()
 }
 
-/// The four figures of a step in one read back (each read is a device sync).
-fn read_stats(figures: [Tensor<1>; 4]) -> StepStats {
+/// The five figures of a step in one read back (each read is a device sync).
+fn read_stats(figures: [Tensor<1>; 5]) -> StepStats {
     let values = Tensor::cat(figures.into_iter().map(|t| t.detach()).collect(), 0)
         .into_data()
         .try_to_vec::<f32>()
@@ -339,5 +365,6 @@ fn read_stats(figures: [Tensor<1>; 4]) -> StepStats {
         loss_g: values[1],
         d_real: values[2],
         d_fake: values[3],
+        saturated: values[4],
     }
 }

@@ -4,22 +4,36 @@
 //! both optimiser states (burnpack files) and `state.json`: where the run is, its random
 //! streams, and the SHA-256 of every file. It is written under a temporary name and renamed
 //! into place, so a folder named `step-*` is always complete; a truncated or altered file is
-//! caught by its checksum before anything is loaded.
+//! caught by its checksum before anything is loaded, and `state.json` carries the SHA-256
+//! of its own content.
+//!
+//! - [`verify`]: reading a checkpoint back only once its checksums hold.
+//! - [`choose`]: which checkpoint a command uses (the newest sound one, or a named one).
+
+mod choose;
+mod verify;
+
+pub use choose::{
+    list, named, newest_at_most, remove_leftovers, resolve, resolve_for, supersede_newer,
+};
+pub use verify::{Need, read_state};
 
 use super::config::TrainingConfig;
 use super::step::GanState;
-use crate::data::fetch::hex;
+use crate::fs_atomic;
+use crate::model::Generator;
 use anyhow::{Context, bail};
 use burn::module::Module;
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, Device};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
+use verify::{sealed_json, sha256};
 
-const FORMAT: u32 = 1;
+/// 2: `state.json` holds its own SHA-256. Format 1 checkpoints are still read.
+const FORMAT: u32 = 2;
 const STATE_FILE: &str = "state.json";
 const GENERATOR_FILE: &str = "generator.bpk";
 const DISCRIMINATOR_FILE: &str = "discriminator.bpk";
@@ -59,10 +73,9 @@ pub struct CheckpointState {
     pub model: String,
     /// SHA-256 of each file of the checkpoint.
     pub files: BTreeMap<String, String>,
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
+    /// SHA-256 of this file's own text written with this field empty (format 2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub state_sha256: String,
 }
 
 pub fn checkpoints_dir(run_dir: &Path) -> PathBuf {
@@ -85,7 +98,42 @@ pub fn save(
         fs::remove_dir_all(&tmp_path).ok();
     }
     fs::create_dir(&tmp_path).with_context(|| format!("{}: cannot create", tmp_path.display()))?;
+    let written = write_folder(&tmp_path, config, state, position).and_then(|()| {
+        if final_path.exists() {
+            // Same step written again (a resumed run stopping where it started): replace it.
+            fs::remove_dir_all(&final_path)?;
+        }
+        fs::rename(&tmp_path, &final_path).with_context(|| {
+            format!(
+                "{}: cannot move checkpoint into place",
+                final_path.display()
+            )
+        })
+    });
+    if let Err(error) = written {
+        // A partial checkpoint is worth nothing and may hold the disk full.
+        fs::remove_dir_all(&tmp_path).ok();
+        return Err(error);
+    }
+    sync_dir(&dir);
 
+    let all = list(run_dir)?;
+    for old in all
+        .iter()
+        .take(all.len().saturating_sub(config.keep_checkpoints))
+    {
+        fs::remove_dir_all(old).ok();
+    }
+    Ok(final_path)
+}
+
+/// The four files and `state.json` of a checkpoint, into the (temporary) folder `tmp`.
+fn write_folder(
+    tmp: &Path,
+    config: &TrainingConfig,
+    state: &GanState,
+    position: Position,
+) -> anyhow::Result<()> {
     // Recorded through `valid()`: burn's `RunningState` (BatchNorm statistics) holds its newest
     // update aside until the next read, and a plain `into_record` would save the value from
     // one step earlier; `valid()` folds the pending update in first. (Flags such as BatchNorm's
@@ -103,11 +151,11 @@ pub fn save(
         (OPTIM_G_FILE, state.optim_g.into_bytes()?),
         (OPTIM_D_FILE, state.optim_d.into_bytes()?),
     ];
+    let needed: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
     let mut checksums = BTreeMap::new();
     for (file, bytes) in &files {
-        let path = tmp_path.join(file);
-        fs::write(&path, &bytes[..])
-            .with_context(|| format!("{}: cannot write", path.display()))?;
+        let path = tmp.join(file);
+        fs::write(&path, &bytes[..]).map_err(|e| fs_atomic::write_error(&path, e, needed))?;
         checksums.insert(file.to_string(), sha256(bytes));
     }
     let meta = CheckpointState {
@@ -121,29 +169,12 @@ pub fn save(
         },
         model: config.model.name().into(),
         files: checksums,
+        state_sha256: String::new(),
     };
-    fs::write(tmp_path.join(STATE_FILE), serde_json::to_vec_pretty(&meta)?)?;
-    sync_dir(&tmp_path);
-    if final_path.exists() {
-        // Same step written again (a resumed run stopping where it started): replace it.
-        fs::remove_dir_all(&final_path)?;
-    }
-    fs::rename(&tmp_path, &final_path).with_context(|| {
-        format!(
-            "{}: cannot move checkpoint into place",
-            final_path.display()
-        )
-    })?;
-    sync_dir(&dir);
-
-    let all = list(run_dir)?;
-    for old in all
-        .iter()
-        .take(all.len().saturating_sub(config.keep_checkpoints))
-    {
-        fs::remove_dir_all(old).ok();
-    }
-    Ok(final_path)
+    let path = tmp.join(STATE_FILE);
+    fs::write(&path, sealed_json(&meta)?).map_err(|e| fs_atomic::write_error(&path, e, needed))?;
+    sync_dir(tmp);
+    Ok(())
 }
 
 /// Make a directory's entries durable (best effort: not every platform can open a directory).
@@ -195,94 +226,16 @@ pub fn copy_as_best(run_dir: &Path, checkpoint: &Path) -> anyhow::Result<PathBuf
     Ok(best)
 }
 
-/// Complete checkpoints of a run, oldest first.
-pub fn list(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let dir = checkpoints_dir(run_dir);
-    if !dir.exists() {
-        return Ok(vec![]);
-    }
-    let mut found: Vec<PathBuf> = fs::read_dir(&dir)
-        .with_context(|| format!("{}: cannot list", dir.display()))?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("step-"))
-                && p.join(STATE_FILE).exists()
-        })
-        .collect();
-    found.sort();
-    Ok(found)
-}
-
-/// A checkpoint folder from a path that is either a checkpoint or a run (its newest).
-pub fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
-    if path.join(STATE_FILE).exists() {
-        return Ok(path.to_path_buf());
-    }
-    if !path.exists() {
-        bail!("{}: no such run or checkpoint", path.display());
-    }
-    list(path)?.pop().with_context(|| {
-        format!(
-            "{}: no checkpoint here (expected a run directory with checkpoints/step-*/ or a checkpoint folder with {STATE_FILE})",
-            path.display()
-        )
-    })
-}
-
 /// The run directory a checkpoint folder belongs to.
 pub fn run_dir_of(checkpoint: &Path) -> Option<PathBuf> {
     checkpoint.parent()?.parent().map(Path::to_path_buf)
 }
 
-/// Read and verify `state.json` and the checksums of every file.
-pub fn read_state(
+fn same_model(
     checkpoint: &Path,
-) -> anyhow::Result<(CheckpointState, BTreeMap<String, Vec<u8>>)> {
-    let state_path = checkpoint.join(STATE_FILE);
-    let text =
-        fs::read(&state_path).with_context(|| format!("{}: cannot read", state_path.display()))?;
-    let state: CheckpointState = serde_json::from_slice(&text)
-        .with_context(|| format!("{}: not a gantry checkpoint state", state_path.display()))?;
-    if state.format != FORMAT {
-        bail!(
-            "{}: checkpoint format {} (this gantry reads {FORMAT})",
-            state_path.display(),
-            state.format
-        );
-    }
-    let mut contents = BTreeMap::new();
-    for (file, expected) in &state.files {
-        let path = checkpoint.join(file);
-        let bytes = fs::read(&path)
-            .with_context(|| format!("{}: missing from the checkpoint", path.display()))?;
-        let actual = sha256(&bytes);
-        if &actual != expected {
-            bail!(
-                "{}: corrupt or truncated ({} bytes, SHA-256 {actual}, expected {expected}); use an older checkpoint in {}",
-                path.display(),
-                bytes.len(),
-                checkpoint
-                    .parent()
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default()
-            );
-        }
-        contents.insert(file.clone(), bytes);
-    }
-    Ok((state, contents))
-}
-
-/// Load a checkpoint into fresh networks and optimisers built from `config`.
-pub fn load(
-    checkpoint: &Path,
+    state: &CheckpointState,
     config: &TrainingConfig,
-    device: &Device,
-) -> anyhow::Result<(GanState, Position)> {
-    let (state, mut files) = read_state(checkpoint)?;
-    let position = state.position;
+) -> anyhow::Result<()> {
     if state.model != config.model.name() {
         bail!(
             "{}: checkpoint of a {} model, but the config describes {}",
@@ -291,6 +244,18 @@ pub fn load(
             config.model.name()
         );
     }
+    Ok(())
+}
+
+/// Load a checkpoint into fresh networks and optimisers built from `config`.
+pub fn load(
+    checkpoint: &Path,
+    config: &TrainingConfig,
+    device: &Device,
+) -> anyhow::Result<(GanState, Position)> {
+    let (state, mut files) = read_state(checkpoint, Need::Everything)?;
+    let position = state.position;
+    same_model(checkpoint, &state, config)?;
     let mut take = |file: &str| -> anyhow::Result<Bytes> {
         let bytes = files
             .remove(file)
@@ -331,4 +296,32 @@ pub fn load(
         optim_d,
     };
     Ok((gan, position))
+}
+
+/// Only the generator of a checkpoint (what `sample`, `eval` and `export` need), in
+/// training form; the other files are neither read nor required to be sound.
+pub fn load_generator(
+    checkpoint: &Path,
+    config: &TrainingConfig,
+    device: &Device,
+) -> anyhow::Result<(Generator, Position)> {
+    let (state, mut files) = read_state(checkpoint, Need::Generator)?;
+    same_model(checkpoint, &state, config)?;
+    let bytes = files.remove(GENERATOR_FILE).with_context(|| {
+        format!(
+            "{}: checkpoint lists no {GENERATOR_FILE}",
+            checkpoint.display()
+        )
+    })?;
+    let path = checkpoint.join(GENERATOR_FILE);
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .with_context(|| format!("{}: unreadable", path.display()))?;
+    let (generator, _) = config.model.init(device);
+    let generator = generator.try_load_record(record).with_context(|| {
+        format!(
+            "{}: does not fit the model in the run's config.json (different architecture?)",
+            path.display()
+        )
+    })?;
+    Ok((generator, state.position))
 }
