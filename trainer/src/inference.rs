@@ -45,7 +45,8 @@ impl TrainedRun {
     /// Open `path`, a run directory (its newest checkpoint whose generator is sound) or
     /// one checkpoint folder. Only the generator file is read.
     pub fn open(path: &Path, device: &Device) -> anyhow::Result<Self> {
-        let checkpoint = checkpoint::resolve_for(path, checkpoint::Need::Generator)?;
+        let verified = checkpoint::choose(path, checkpoint::Need::Generator)?;
+        let checkpoint = verified.path.clone();
         let run_dir = checkpoint::run_dir_of(&checkpoint)
             .filter(|dir| config_path(dir).exists())
             .with_context(|| {
@@ -56,7 +57,7 @@ impl TrainedRun {
             })?;
         let config = load_run_config(&run_dir)?;
         let (generator, position) =
-            checkpoint::load_generator(&checkpoint, &config, &device.clone().autodiff())?;
+            checkpoint::load_generator(verified, &config, &device.clone().autodiff())?;
         Ok(Self {
             run_dir,
             checkpoint,

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OnDivergence {
-    /// Stop with an error (non-zero exit) naming the last checkpoint.
+    /// Stop with an error (non-zero exit) naming the newest checkpoint from before it.
     #[default]
     Stop,
-    /// Go back to the last checkpoint with the learning rate times `lr_factor` (saved in
+    /// Go back to the newest checkpoint from before it with the learning rate times `lr_factor` (saved in
     /// `config.json`), at most `max_rollbacks` times, then stop.
     Rollback,
 }

@@ -111,14 +111,16 @@ pub fn resume_from(
             leftover.display()
         );
     }
-    let checkpoint = match from {
-        Some(name) => Some(checkpoint::named(run_dir, name)?),
-        None if checkpoint::list(run_dir)?.is_empty() && !has_step_folders(run_dir) => None,
-        None => Some(checkpoint::resolve(run_dir)?),
+    let everything = checkpoint::Need::Everything;
+    let chosen = match from {
+        Some(name) => Some(checkpoint::named(run_dir, name, everything)?),
+        // Not even a damaged one: stopped before its first checkpoint.
+        None if checkpoint::step_folders(run_dir)?.is_empty() => None,
+        None => Some(checkpoint::choose(run_dir, everything)?),
     };
     let dataset = load_dataset(&config, &options.data_dir)?;
     let device = options.device.clone().autodiff();
-    let Some(checkpoint) = checkpoint else {
+    let Some(chosen) = chosen else {
         // Stopped before its first checkpoint: the same seed makes the same run from zero.
         eprintln!(
             "{}: no checkpoint yet; starting from step 0",
@@ -134,7 +136,8 @@ pub fn resume_from(
             Position::default(),
         );
     };
-    let (state, position) = checkpoint::load(&checkpoint, &config, &device)?;
+    let checkpoint = chosen.path.clone();
+    let (state, position) = checkpoint::load_verified(chosen, &config, &device)?;
     for aside in checkpoint::supersede_newer(run_dir, &checkpoint)? {
         eprintln!(
             "set aside {} (newer than the checkpoint resumed from)",
@@ -154,7 +157,7 @@ pub fn resume_from(
 }
 
 /// Run from `position`; when the run diverges and its config says `rollback`, go back to
-/// its newest checkpoint with the learning rate lowered (and saved in `config.json`, so a
+/// its newest checkpoint from before the divergence with the learning rate lowered (and saved in `config.json`, so a
 /// later `--resume` keeps it), at most `max_rollbacks` times.
 fn run_guarded(
     run_dir: &Path,
@@ -200,16 +203,6 @@ fn run_guarded(
         checkpoint::supersede_newer(run_dir, &last)?;
     }
     unreachable!("the loop returns")
-}
-
-/// Whether `run_dir` has checkpoint folders at all, sound or not (a run whose every
-/// checkpoint is damaged must say so, not start over).
-fn has_step_folders(run_dir: &Path) -> bool {
-    std::fs::read_dir(checkpoint::checkpoints_dir(run_dir))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .any(|e| e.file_name().to_string_lossy().starts_with("step-"))
 }
 
 fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<ImageDataset> {

@@ -1,14 +1,23 @@
 //! Which checkpoint a command uses: the newest sound one of a run (a damaged newer one is
 //! reported and passed over), or the one the user names.
 
-use super::verify::{Need, read_state};
+use super::verify::{Need, Verified, verify};
 use super::{STATE_FILE, checkpoints_dir};
 use anyhow::{Context, bail};
 use std::fs;
 use std::path::{Path, PathBuf};
 
+/// The steps done of a folder the checkpoint writer named `step-NNNNNNNN`.
+fn step_number(folder: &Path) -> Option<u64> {
+    let digits = folder.file_name()?.to_str()?.strip_prefix("step-")?;
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| digits.parse().ok())?
+}
+
 /// Folders the checkpoint writer names `step-NNNNNNNN`, oldest first, complete or not.
-fn step_folders(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub fn step_folders(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     let dir = checkpoints_dir(run_dir);
     if !dir.exists() {
         return Ok(vec![]);
@@ -17,13 +26,7 @@ fn step_folders(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         .with_context(|| format!("{}: cannot list", dir.display()))?
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            p.is_dir()
-                && p.file_name()
-                    .and_then(|n| n.to_str())
-                    .and_then(|n| n.strip_prefix("step-"))
-                    .is_some_and(|digits| digits.bytes().all(|b| b.is_ascii_digit()))
-        })
+        .filter(|p| p.is_dir() && step_number(p).is_some())
         .collect();
     found.sort();
     Ok(found)
@@ -39,32 +42,28 @@ pub fn list(run_dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// The newest complete checkpoint of `run_dir` with at most `steps` steps done.
 pub fn newest_at_most(run_dir: &Path, steps: u64) -> Option<PathBuf> {
-    list(run_dir).ok()?.into_iter().rev().find(|p| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_prefix("step-"))
-            .and_then(|d| d.parse::<u64>().ok())
-            .is_some_and(|n| n <= steps)
-    })
+    list(run_dir)
+        .ok()?
+        .into_iter()
+        .rev()
+        .find(|p| step_number(p).is_some_and(|n| n <= steps))
 }
 
-/// The checkpoint to use for `path`: `path` itself when it is a checkpoint folder (it must
-/// be sound: the user chose it), else the newest checkpoint of the run `path` whose files
-/// `need` are sound. Each newer one passed over is reported on stderr with what is wrong
-/// and which one is used instead.
-pub fn resolve_for(path: &Path, need: Need) -> anyhow::Result<PathBuf> {
+/// The checkpoint to use for `path`, verified: `path` itself when it is a checkpoint folder
+/// (it must be sound: the user chose it), else the newest checkpoint of the run `path`
+/// whose files `need` are sound. Each newer one passed over is reported on stderr with
+/// what is wrong and which one is used instead.
+pub fn choose(path: &Path, need: Need) -> anyhow::Result<Verified> {
     if path.join(STATE_FILE).exists() {
-        read_state(path, need)?;
-        return Ok(path.to_path_buf());
+        return verify(path, need);
     }
     if !path.exists() {
         bail!("{}: no such run or checkpoint", path.display());
     }
-    let folders = step_folders(path)?;
     let mut passed_over = Vec::new();
-    for folder in folders.iter().rev() {
+    for folder in step_folders(path)?.iter().rev() {
         let verdict = if folder.join(STATE_FILE).exists() {
-            read_state(folder, need).map(|_| ())
+            verify(folder, need)
         } else {
             Err(anyhow::anyhow!(
                 "{}: incomplete (no {STATE_FILE})",
@@ -72,11 +71,11 @@ pub fn resolve_for(path: &Path, need: Need) -> anyhow::Result<PathBuf> {
             ))
         };
         match verdict {
-            Ok(()) => {
+            Ok(verified) => {
                 for why in &passed_over {
                     eprintln!("warning: {why:#}; using {} instead", folder.display());
                 }
-                return Ok(folder.clone());
+                return Ok(verified);
             }
             Err(why) => passed_over.push(why),
         }
@@ -94,13 +93,18 @@ pub fn resolve_for(path: &Path, need: Need) -> anyhow::Result<PathBuf> {
     }
 }
 
+/// The folder [`choose`] picks.
+pub fn resolve_for(path: &Path, need: Need) -> anyhow::Result<PathBuf> {
+    Ok(choose(path, need)?.path)
+}
+
 /// The newest sound checkpoint of a whole run, as a resumed run needs it.
 pub fn resolve(path: &Path) -> anyhow::Result<PathBuf> {
     resolve_for(path, Need::Everything)
 }
 
-/// `name` (`step-00000120`, or a path) as a checkpoint of `run_dir`.
-pub fn named(run_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+/// `name` (`step-00000120`, or a path) as a checkpoint of `run_dir`, verified for `need`.
+pub fn named(run_dir: &Path, name: &str, need: Need) -> anyhow::Result<Verified> {
     let direct = Path::new(name);
     let folder = if direct.join(STATE_FILE).exists() {
         direct.to_path_buf()
@@ -122,7 +126,7 @@ pub fn named(run_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
             }
         );
     }
-    Ok(folder)
+    verify(&folder, need)
 }
 
 /// Resuming from `chosen` makes every newer step folder a future that will not happen:

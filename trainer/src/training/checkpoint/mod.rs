@@ -14,9 +14,10 @@ mod choose;
 mod verify;
 
 pub use choose::{
-    list, named, newest_at_most, remove_leftovers, resolve, resolve_for, supersede_newer,
+    choose, list, named, newest_at_most, remove_leftovers, resolve, resolve_for, step_folders,
+    supersede_newer,
 };
-pub use verify::{Need, read_state};
+pub use verify::{Need, Verified, read_state, verify};
 
 use super::config::TrainingConfig;
 use super::step::GanState;
@@ -253,75 +254,97 @@ pub fn load(
     config: &TrainingConfig,
     device: &Device,
 ) -> anyhow::Result<(GanState, Position)> {
-    let (state, mut files) = read_state(checkpoint, Need::Everything)?;
-    let position = state.position;
-    same_model(checkpoint, &state, config)?;
-    let mut take = |file: &str| -> anyhow::Result<Bytes> {
-        let bytes = files
-            .remove(file)
-            .with_context(|| format!("{}: checkpoint lists no {file}", checkpoint.display()))?;
-        Ok(Bytes::from_bytes_vec(bytes))
-    };
+    load_verified(verify(checkpoint, Need::Everything)?, config, device)
+}
+
+/// [`load`] of a checkpoint already verified for [`Need::Everything`].
+pub fn load_verified(
+    verified: Verified,
+    config: &TrainingConfig,
+    device: &Device,
+) -> anyhow::Result<(GanState, Position)> {
+    let Verified {
+        path: checkpoint,
+        state,
+        mut files,
+    } = verified;
+    same_model(&checkpoint, &state, config)?;
     let fresh = GanState::init(config, device);
-    let record = |file: &str, bytes: Bytes| {
-        ModuleRecord::from_bytes(bytes)
-            .with_context(|| format!("{}: unreadable", checkpoint.join(file).display()))
+    let generator = load_network(&checkpoint, &mut files, GENERATOR_FILE, fresh.generator)?;
+    let discriminator = load_network(
+        &checkpoint,
+        &mut files,
+        DISCRIMINATOR_FILE,
+        fresh.discriminator,
+    )?;
+    let optimiser = |files: &mut BTreeMap<String, Vec<u8>>, file: &str| {
+        take(&checkpoint, files, file).map(|bytes| (bytes, checkpoint.join(file)))
     };
-    let mismatch = |file: &str| {
-        format!(
-            "{}: does not fit the model in the run's config.json (different architecture?)",
-            checkpoint.join(file).display()
-        )
-    };
-    let generator = fresh
-        .generator
-        .try_load_record(record(GENERATOR_FILE, take(GENERATOR_FILE)?)?)
-        .with_context(|| mismatch(GENERATOR_FILE))?;
-    let discriminator = fresh
-        .discriminator
-        .try_load_record(record(DISCRIMINATOR_FILE, take(DISCRIMINATOR_FILE)?)?)
-        .with_context(|| mismatch(DISCRIMINATOR_FILE))?;
+    let (bytes, path) = optimiser(&mut files, OPTIM_G_FILE)?;
     let optim_g = fresh
         .optim_g
-        .from_bytes(take(OPTIM_G_FILE)?)
-        .with_context(|| format!("{}: unreadable", checkpoint.join(OPTIM_G_FILE).display()))?;
+        .from_bytes(bytes)
+        .with_context(|| format!("{}: unreadable", path.display()))?;
+    let (bytes, path) = optimiser(&mut files, OPTIM_D_FILE)?;
     let optim_d = fresh
         .optim_d
-        .from_bytes(take(OPTIM_D_FILE)?)
-        .with_context(|| format!("{}: unreadable", checkpoint.join(OPTIM_D_FILE).display()))?;
+        .from_bytes(bytes)
+        .with_context(|| format!("{}: unreadable", path.display()))?;
     let gan = GanState {
         generator,
         discriminator,
         optim_g,
         optim_d,
     };
-    Ok((gan, position))
+    Ok((gan, state.position))
 }
 
-/// Only the generator of a checkpoint (what `sample`, `eval` and `export` need), in
-/// training form; the other files are neither read nor required to be sound.
+/// Only the generator of a checkpoint verified for [`Need::Generator`] (what `sample`,
+/// `eval` and `export` need), in training form; the other files are neither read nor
+/// required to be sound.
 pub fn load_generator(
-    checkpoint: &Path,
+    verified: Verified,
     config: &TrainingConfig,
     device: &Device,
 ) -> anyhow::Result<(Generator, Position)> {
-    let (state, mut files) = read_state(checkpoint, Need::Generator)?;
-    same_model(checkpoint, &state, config)?;
-    let bytes = files.remove(GENERATOR_FILE).with_context(|| {
-        format!(
-            "{}: checkpoint lists no {GENERATOR_FILE}",
-            checkpoint.display()
-        )
-    })?;
-    let path = checkpoint.join(GENERATOR_FILE);
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+    let Verified {
+        path: checkpoint,
+        state,
+        mut files,
+    } = verified;
+    same_model(&checkpoint, &state, config)?;
+    let (fresh, _) = config.model.init(device);
+    let generator = load_network(&checkpoint, &mut files, GENERATOR_FILE, fresh)?;
+    Ok((generator, state.position))
+}
+
+/// A verified file's bytes, taken out of the checkpoint's files.
+fn take(
+    checkpoint: &Path,
+    files: &mut BTreeMap<String, Vec<u8>>,
+    file: &str,
+) -> anyhow::Result<Bytes> {
+    let bytes = files
+        .remove(file)
+        .with_context(|| format!("{}: checkpoint lists no {file}", checkpoint.display()))?;
+    Ok(Bytes::from_bytes_vec(bytes))
+}
+
+/// `fresh` with the record of `file` loaded into it: unreadable bytes and a record of
+/// another architecture are told apart.
+fn load_network<M: Module>(
+    checkpoint: &Path,
+    files: &mut BTreeMap<String, Vec<u8>>,
+    file: &str,
+    fresh: M,
+) -> anyhow::Result<M> {
+    let path = checkpoint.join(file);
+    let record = ModuleRecord::from_bytes(take(checkpoint, files, file)?)
         .with_context(|| format!("{}: unreadable", path.display()))?;
-    let (generator, _) = config.model.init(device);
-    let generator = generator.try_load_record(record).with_context(|| {
+    fresh.try_load_record(record).with_context(|| {
         format!(
             "{}: does not fit the model in the run's config.json (different architecture?)",
             path.display()
         )
-    })?;
-    Ok((generator, state.position))
+    })
 }

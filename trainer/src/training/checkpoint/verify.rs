@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// What a reader of a checkpoint needs sound: a resumed run needs every file, `sample`
 /// and `export` only the generator (a bad optimiser file must not stop them).
@@ -21,6 +21,25 @@ impl Need {
     fn wants(self, file: &str) -> bool {
         self == Need::Everything || file == GENERATOR_FILE
     }
+}
+
+/// A checkpoint whose checksums held, with the files its reader needs already in memory:
+/// choosing a checkpoint and loading it read each file once.
+#[derive(Debug)]
+pub struct Verified {
+    pub path: PathBuf,
+    pub state: CheckpointState,
+    pub(super) files: BTreeMap<String, Vec<u8>>,
+}
+
+/// [`read_state`], kept with its folder for loading.
+pub fn verify(checkpoint: &Path, need: Need) -> anyhow::Result<Verified> {
+    let (state, files) = read_state(checkpoint, need)?;
+    Ok(Verified {
+        path: checkpoint.to_path_buf(),
+        state,
+        files,
+    })
 }
 
 pub(super) fn sha256(bytes: &[u8]) -> String {
