@@ -388,3 +388,48 @@ echo "after-freed: $(ls -a "$T/run/checkpoints" | tr '\n' ' ')"
         .unwrap();
     assert!(after_freed.contains("step-00000003"), "{after_freed}");
 }
+
+#[test]
+fn a_dead_generator_is_exported_with_a_warning_and_a_live_one_without() {
+    let dir = tempfile::tempdir().unwrap();
+    // The guard would stop this run; here it is loosened so a dead model gets as far as export.
+    let loose = "\n[divergence]\nmax_loss = 1e30\nmax_saturated = 1.0\npatience = 100000\n";
+    let config = dir.path().join("dead.toml");
+    std::fs::write(
+        &config,
+        TINY_TOML.replace("batch_size = 32", "batch_size = 16") + loose,
+    )
+    .unwrap();
+    let export_warning = |run: &Path, lr: &str| {
+        ok(&gantry(&[
+            "train",
+            "--config",
+            path(&config),
+            "--out",
+            path(run),
+            "--lr",
+            lr,
+            "--data-dir",
+            path(&data_dir()),
+        ]));
+        let onnx = run.with_extension("onnx");
+        let out = gantry(&[
+            "export",
+            "--checkpoint",
+            path(run),
+            "--out",
+            path(&onnx),
+            "--no-verify",
+        ]);
+        ok(&out);
+        assert!(onnx.is_file(), "the file is written either way");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let dead = export_warning(&dir.path().join("dead"), "1000");
+    assert!(
+        dead.contains("warning: this generator may be dead: 100.0% of its output values are at ±1"),
+        "{dead}"
+    );
+    let live = export_warning(&dir.path().join("live"), "0.0002");
+    assert!(!live.contains("warning"), "{live}");
+}

@@ -41,6 +41,8 @@ pub struct ExportReport {
     pub metadata: ModelMetadata,
     /// `(batch size, max |Δ| between ONNX Runtime and burn)` per parity run.
     pub parity: Vec<(usize, f32)>,
+    /// Set when the generator's outputs look dead (NaN, saturated, constant): `dead_model`.
+    pub warning: Option<String>,
 }
 
 impl std::fmt::Display for ExportReport {
@@ -95,6 +97,11 @@ pub fn export_checkpoint(
             .unwrap_or_default(),
     };
     let bytes = generator_model(&config.model.spec(), &run.generator, &metadata)?.encode_to_vec();
+    let warning = {
+        let (values, shape) = burn_draws(&run, &inputs(&run, 16))?;
+        dead_model(&values, shape)
+            .map(|why| format!("this generator may be dead: {why}; the file is written anyway"))
+    };
     let mut parity = Vec::new();
     fs_atomic::write_with(out, |tmp| {
         fs_atomic::write_plain(tmp, &bytes)?;
@@ -112,7 +119,60 @@ pub fn export_checkpoint(
         bytes: bytes.len(),
         metadata,
         parity,
+        warning,
     })
+}
+
+/// What both runtimes are given at batch `n`: fixed inputs, so burn and ONNX Runtime see
+/// the same ones.
+enum Inputs {
+    /// An upscaler's sources: any image in [-1, 1] is one, so squashed normal values.
+    Sources(Vec<f32>, [usize; 4]),
+    /// z, and every class in turn so each row of the embedding table is checked.
+    Latents {
+        z: Vec<f32>,
+        labels: Option<Vec<i64>>,
+        dim: usize,
+        n: usize,
+    },
+}
+
+fn inputs(run: &TrainedRun, n: usize) -> Inputs {
+    match run.input() {
+        GeneratorInput::Source {
+            shape: [c, h, w], ..
+        } => {
+            let mut sources = latent::normal_batch(1, Stream::Sample, n as u64, n, c * h * w);
+            sources.iter_mut().for_each(|v| *v = v.tanh());
+            Inputs::Sources(sources, [n, c, h, w])
+        }
+        GeneratorInput::Latent { dim, classes } => Inputs::Latents {
+            z: latent::normal_batch(1, Stream::Sample, n as u64, n, dim),
+            labels: classes.map(|k| (0..n as i64).map(|i| i % k as i64).collect()),
+            dim,
+            n,
+        },
+    }
+}
+
+type Images = (Vec<f32>, [usize; 4]);
+
+fn burn_draws(run: &TrainedRun, inputs: &Inputs) -> anyhow::Result<Images> {
+    match inputs {
+        Inputs::Sources(sources, shape) => {
+            translate(&run.generator, sources.clone(), *shape, &run.device)
+        }
+        Inputs::Latents { z, labels, dim, .. } => {
+            generate(&run.generator, z.clone(), labels.clone(), *dim, &run.device)
+        }
+    }
+}
+
+fn ort_draws(ort: &mut OrtGenerator, inputs: &Inputs) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
+    match inputs {
+        Inputs::Sources(sources, shape) => ort.translate(sources, *shape),
+        Inputs::Latents { z, labels, n, .. } => ort.generate(z, *n, labels.as_deref()),
+    }
 }
 
 /// The largest |Δ| between burn and ONNX Runtime at batch `n`; an error past `tolerance`.
@@ -122,29 +182,9 @@ fn parity_at(
     n: usize,
     tolerance: f32,
 ) -> anyhow::Result<f32> {
-    let ((expected, expected_shape), (actual, actual_shape)) = match run.input() {
-        GeneratorInput::Source {
-            shape: [c, h, w], ..
-        } => {
-            // Any image in [-1, 1] is a source: squashed normal values.
-            let mut sources = latent::normal_batch(1, Stream::Sample, n as u64, n, c * h * w);
-            sources.iter_mut().for_each(|v| *v = v.tanh());
-            let shape = [n, c, h, w];
-            (
-                translate(&run.generator, sources.clone(), shape, &run.device)?,
-                ort.translate(&sources, shape)?,
-            )
-        }
-        GeneratorInput::Latent { dim, classes } => {
-            let z = latent::normal_batch(1, Stream::Sample, n as u64, n, dim);
-            // Every class in turn, so each row of the embedding table is checked.
-            let labels = classes.map(|k| (0..n as i64).map(|i| i % k as i64).collect::<Vec<_>>());
-            (
-                generate(&run.generator, z.clone(), labels.clone(), dim, &run.device)?,
-                ort.generate(&z, n, labels.as_deref())?,
-            )
-        }
-    };
+    let inputs = inputs(run, n);
+    let (expected, expected_shape) = burn_draws(run, &inputs)?;
+    let (actual, actual_shape) = ort_draws(ort, &inputs)?;
     if actual_shape != expected_shape {
         bail!("ONNX Runtime gives shape {actual_shape:?}, burn {expected_shape:?}");
     }
@@ -153,6 +193,36 @@ fn parity_at(
         bail!("ONNX Runtime and burn differ by {diff:e} at batch {n} (tolerance {tolerance:e})");
     }
     Ok(diff)
+}
+
+/// Why a batch of generated images looks like a dead model, if it does: NaN, nearly every
+/// value pinned at ±1 (a diverged run), or the same image whatever the input (collapse).
+pub fn dead_model(values: &[f32], [n, ..]: [usize; 4]) -> Option<String> {
+    if values.iter().any(|v| !v.is_finite()) {
+        return Some("it outputs NaN or infinite values".into());
+    }
+    let saturated = values.iter().filter(|v| v.abs() >= 0.999).count() as f64;
+    let fraction = saturated / values.len().max(1) as f64;
+    if fraction >= 0.99 {
+        return Some(format!(
+            "{:.1}% of its output values are at ±1 (a diverged run looks like this)",
+            100.0 * fraction
+        ));
+    }
+    let per_image = values.len() / n.max(1);
+    if n >= 2 && per_image > 0 {
+        let first = &values[..per_image];
+        let spread = values
+            .chunks_exact(per_image)
+            .flat_map(|image| image.iter().zip(first).map(|(a, b)| (a - b).abs()))
+            .fold(0.0f32, f32::max);
+        if spread < 1e-3 {
+            return Some(format!(
+                "all {n} inputs give the same image (largest difference {spread:.1e})"
+            ));
+        }
+    }
+    None
 }
 
 /// The largest |a - b| (NaN if any difference is NaN).
@@ -167,4 +237,39 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         worst = worst.max(d);
     }
     worst
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dead_model;
+
+    #[test]
+    fn dead_generators_are_recognised_and_live_ones_are_not() {
+        let shape = [4, 1, 2, 2];
+        let live: Vec<f32> = (0..16)
+            .map(|i| ((i * 7) % 11) as f32 / 11.0 - 0.5)
+            .collect();
+        assert_eq!(dead_model(&live, shape), None);
+        // Mostly background at -1, as a trained MNIST generator draws, is alive.
+        let mut digits = vec![-1.0f32; 16];
+        digits[3] = 0.4;
+        digits[9] = 0.9;
+        assert_eq!(dead_model(&digits, shape), None);
+
+        let mut nan = live.clone();
+        nan[5] = f32::NAN;
+        assert!(dead_model(&nan, shape).unwrap().contains("NaN"));
+        let saturated = vec![1.0f32; 16];
+        assert!(
+            dead_model(&saturated, shape)
+                .unwrap()
+                .contains("100.0% of its output values are at ±1")
+        );
+        let same: Vec<f32> = (0..16).map(|i| (i % 4) as f32 * 0.1).collect();
+        assert!(
+            dead_model(&same, shape)
+                .unwrap()
+                .contains("all 4 inputs give the same image")
+        );
+    }
 }

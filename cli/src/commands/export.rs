@@ -31,5 +31,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
     };
     let report = gantry_exporter::export_checkpoint(&args.checkpoint, &args.out, &options)?;
     println!("{report}");
+    if let Some(warning) = &report.warning {
+        eprintln!("warning: {warning}");
+    }
     Ok(())
 }
