@@ -206,6 +206,25 @@ fn a_run_stopped_before_its_first_checkpoint_resumes_from_step_zero() {
     assert!(left.is_empty(), "leftovers: {left:?}");
 }
 
+/// Killed after the last step's checkpoint but before that epoch's grid was drawn: the
+/// resumed run, with nothing left to train, draws it (the same grid), rather than
+/// "finishing" without it.
+#[test]
+fn a_kill_between_an_epochs_checkpoint_and_its_grid_is_made_good_on_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let reference = straight(dir.path());
+    let run = dir.path().join("no-grid");
+    copy_run(&reference, &run);
+    let grid = run.join("samples/epoch-001.png");
+    std::fs::remove_file(&grid).unwrap();
+    resume(&run, None, &common::options()).unwrap();
+    assert_eq!(
+        std::fs::read(&grid).expect("the resumed run drew the missing grid"),
+        std::fs::read(reference.join("samples/epoch-001.png")).unwrap()
+    );
+    assert_eq!(losses(&run), losses(&reference));
+}
+
 fn diverging(action: OnDivergence) -> TrainingConfig {
     config()
         .with_lr(1e6)

@@ -113,20 +113,16 @@ pub fn tensor_value(t: &TensorProto, device: &Device) -> Result<Value, String> {
     match t.data_type {
         data_type::FLOAT => Ok(Value::Float(Float::from_values(
             t.f32_values()?,
-            &t.shape(),
+            &t.shape()?,
             device,
         )?)),
         data_type::INT64 | data_type::INT32 => {
+            // i64_values checks the count against the shape.
             let data = t.i64_values()?;
-            let dims = t.shape();
-            if dims.iter().product::<usize>() != data.len() {
-                return Err(format!(
-                    "tensor {}: {} values for shape {dims:?}",
-                    t.name,
-                    data.len()
-                ));
-            }
-            Ok(Value::Int(Ints { dims, data }))
+            Ok(Value::Int(Ints {
+                dims: t.shape()?,
+                data,
+            }))
         }
         other => Err(format!(
             "tensor {}: element type {other} is not supported (float32, int64, int32 are)",

@@ -113,11 +113,11 @@ impl ModelMetadata {
                 let conditional = props.required(keys::CONDITIONAL)? == "true";
                 let classes = match (conditional, props.get(keys::CLASSES)) {
                     (false, _) => None,
-                    (true, Some(_)) => Some(props.number(keys::CLASSES)? as usize),
+                    (true, Some(_)) => Some(props.count(keys::CLASSES)?),
                     (true, None) => Some(class_names.len()),
                 };
                 GeneratorInput::Latent {
-                    dim: props.number(keys::LATENT_DIM)? as usize,
+                    dim: props.count(keys::LATENT_DIM)?,
                     classes,
                 }
             }
@@ -133,7 +133,7 @@ impl ModelMetadata {
             input,
             image_shape,
             value_range: props.json(keys::VALUE_RANGE)?,
-            epochs: props.number(keys::EPOCHS)? as usize,
+            epochs: props.count(keys::EPOCHS)?,
             steps: props.number(keys::STEPS)?,
             quality: quality.into_iter().collect(),
         }))
@@ -159,6 +159,13 @@ impl Props<'_> {
         self.required(key)?
             .parse()
             .map_err(|e| format!("metadata {key}: {e}"))
+    }
+
+    /// A number used as a size: refused rather than truncated where `usize` is 32 bits
+    /// (wasm32), so the limits checked after it see the value the file holds.
+    fn count(&self, key: &str) -> Result<usize, String> {
+        let n = self.number(key)?;
+        usize::try_from(n).map_err(|_| format!("metadata {key}: {n} is too large"))
     }
 
     fn json<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<T, String> {

@@ -155,6 +155,13 @@ enum EpochGrid {
     Source { count: usize, scale: usize },
 }
 
+/// The grid of the fixed noise after `epochs_done` epochs: `samples/epoch-NNN.png`.
+pub fn epoch_grid(run_dir: &Path, epochs_done: usize) -> PathBuf {
+    run_dir
+        .join("samples")
+        .join(format!("epoch-{epochs_done:03}.png"))
+}
+
 impl EpochArtefacts {
     pub fn new(run_dir: &Path, config: &TrainingConfig, device: &Device) -> anyhow::Result<Self> {
         let input = config.model.input();
@@ -205,10 +212,7 @@ impl Listener for EpochArtefacts {
                 &self.device,
             )?,
         };
-        let grid = self
-            .run_dir
-            .join("samples")
-            .join(format!("epoch-{:03}.png", e.epochs_done));
+        let grid = epoch_grid(&self.run_dir, e.epochs_done);
         report::save_grid(&values, shape, Some(layout.columns), &grid)?;
         let records = metrics::read(&metrics::metrics_path(&self.run_dir))?;
         report::save_loss_plot(&records, &self.run_dir.join("losses.png"))

@@ -7,7 +7,8 @@ use super::config::TrainingConfig;
 use super::divergence::{DivergenceGuard, OnDivergence};
 use super::evaluator::Evaluator;
 use super::events::{EpochDone, EpochStarted, EvaluationDone, Listeners, StepDone};
-use super::listeners::{BestCheckpoint, EpochArtefacts, MetricsFile, Progress};
+use super::listeners::{BestCheckpoint, EpochArtefacts, MetricsFile, Progress, epoch_grid};
+use super::metrics;
 use super::policy::CheckpointPolicy;
 use super::step::{GanState, StepPlan, StepStats};
 use crate::data::{Batcher, ImageDataset, Split};
@@ -149,7 +150,7 @@ pub fn resume_from(
             "resuming {} from {} (epoch {}, step {})",
             run_dir.display(),
             checkpoint.display(),
-            position.epoch + 1,
+            position.epoch.saturating_add(1),
             position.step
         );
     }
@@ -253,6 +254,26 @@ struct Run<'a> {
     last_checkpoint: Option<PathBuf>,
 }
 
+/// A resumed position must be one this run can reach: `step` batches in, `batch` inside an
+/// epoch. Anything else means the dataset changed size since the checkpoint (or its
+/// `state.json` was crafted), and training on would misread both.
+fn check_position(position: Position, batches: usize) -> anyhow::Result<()> {
+    let Position { epoch, batch, step } = position;
+    let reached = (epoch as u64)
+        .checked_mul(batches as u64)
+        .and_then(|n| n.checked_add(batch as u64));
+    if batch >= batches.max(1) || reached != Some(step) {
+        bail!(
+            "the checkpoint's position (step {step}, next batch {} of epoch {}) does not fit \
+             this run, whose epochs have {batches} batches: the dataset changed size since it \
+             was saved, or its state.json was edited",
+            batch.saturating_add(1),
+            epoch.saturating_add(1)
+        );
+    }
+    Ok(())
+}
+
 impl<'a> Run<'a> {
     fn new(
         run_dir: &'a Path,
@@ -262,6 +283,8 @@ impl<'a> Run<'a> {
         position: Position,
     ) -> anyhow::Result<Self> {
         let batcher = Batcher::new(config.batch_size, config.seed);
+        let batches = batcher.batches_per_epoch(dataset);
+        check_position(position, batches)?;
         let show = options.show_progress || options.log_lines;
         let mut listeners = Listeners::default();
         listeners.push(Progress::new(options.show_progress, options.log_lines));
@@ -274,7 +297,7 @@ impl<'a> Run<'a> {
             dataset,
             options,
             plan: StepPlan::new(config),
-            batches: batcher.batches_per_epoch(dataset),
+            batches,
             batcher,
             policy: CheckpointPolicy::new(config),
             evaluator: Evaluator::open(config, &options.device, &options.data_dir)?,
@@ -289,6 +312,7 @@ impl<'a> Run<'a> {
 
     /// Epochs until the last, or until a stop on purpose.
     fn run(mut self, mut state: GanState) -> anyhow::Result<RunSummary> {
+        self.finish_interrupted_epoch_end(&state)?;
         while self.position.epoch < self.config.epochs {
             let (next, stopped) = self.epoch(state)?;
             state = next;
@@ -414,6 +438,29 @@ impl<'a> Run<'a> {
             generator: &state.generator,
             dataset: self.dataset,
         })
+    }
+
+    /// A kill after an epoch's last checkpoint but before its grid (and evaluation) leaves
+    /// that epoch without them, and resuming would go straight on to the next: do them now,
+    /// from the very checkpoint the epoch ended with.
+    fn finish_interrupted_epoch_end(&mut self, state: &GanState) -> anyhow::Result<()> {
+        let Position { epoch, batch, step } = self.position;
+        if batch != 0 || epoch == 0 || epoch_grid(self.run_dir, epoch).exists() {
+            return Ok(());
+        }
+        self.last_checkpoint = checkpoint::newest_at_most(self.run_dir, step);
+        let path = metrics::metrics_path(self.run_dir);
+        self.last_stats = metrics::read(&path)?
+            .iter()
+            .rfind(|r| r.step == step && r.quality.is_none())
+            .map(|r| StepStats {
+                loss_d: r.loss_d,
+                loss_g: r.loss_g,
+                d_real: r.d_real,
+                d_fake: r.d_fake,
+                saturated: r.saturated,
+            });
+        self.epoch_end(state)
     }
 
     /// What a user can do about a divergence: go back to `last` (a checkpoint from before

@@ -17,7 +17,7 @@ pub use choose::{
     choose, list, named, newest_at_most, remove_leftovers, resolve, resolve_for, step_folders,
     supersede_newer,
 };
-pub use verify::{Need, Verified, read_state, verify};
+pub use verify::{Need, Verified, read_state, sealed_json, verify};
 
 use super::config::TrainingConfig;
 use super::step::GanState;
@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use verify::{sealed_json, sha256};
+use verify::sha256;
 
 /// 2: `state.json` holds its own SHA-256. Format 1 checkpoints are still read.
 const FORMAT: u32 = 2;
@@ -40,6 +40,13 @@ const GENERATOR_FILE: &str = "generator.bpk";
 const DISCRIMINATOR_FILE: &str = "discriminator.bpk";
 const OPTIM_G_FILE: &str = "optim_g.bpk";
 const OPTIM_D_FILE: &str = "optim_d.bpk";
+/// Every file a checkpoint holds beside `state.json`.
+const FILES: [&str; 4] = [
+    GENERATOR_FILE,
+    DISCRIMINATOR_FILE,
+    OPTIM_G_FILE,
+    OPTIM_D_FILE,
+];
 
 /// Where a run is: the next batch it will train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]

@@ -1,7 +1,7 @@
 //! Reading a checkpoint back only after proving it is the one that was written: the
 //! SHA-256 of `state.json` itself (format 2), then of each file a reader needs.
 
-use super::{CheckpointState, FORMAT, GENERATOR_FILE, STATE_FILE};
+use super::{CheckpointState, FILES, FORMAT, GENERATOR_FILE, STATE_FILE};
 use crate::data::fetch::hex;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
@@ -48,7 +48,7 @@ pub(super) fn sha256(bytes: &[u8]) -> String {
 
 /// `state.json`'s text with its own checksum filled in: the SHA-256 of the same state
 /// written with an empty checksum.
-pub(super) fn sealed_json(state: &CheckpointState) -> anyhow::Result<Vec<u8>> {
+pub fn sealed_json(state: &CheckpointState) -> anyhow::Result<Vec<u8>> {
     let mut state = state.clone();
     state.state_sha256 = String::new();
     let unsealed = serde_json::to_vec_pretty(&state)?;
@@ -79,6 +79,14 @@ pub fn read_state(
             "{}: altered or corrupt (its content does not match the SHA-256 {} it was written with)",
             state_path.display(),
             state.state_sha256
+        );
+    }
+    // The names come from the file: only a checkpoint's own are ever joined to its path.
+    if let Some(stranger) = state.files.keys().find(|f| !FILES.contains(&f.as_str())) {
+        bail!(
+            "{}: lists {stranger:?}, which is not a checkpoint file ({})",
+            state_path.display(),
+            FILES.join(", ")
         );
     }
     let mut contents = BTreeMap::new();
