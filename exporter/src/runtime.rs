@@ -99,6 +99,32 @@ impl OrtGenerator {
         image_output(&outputs)
     }
 
+    /// Any generator, by the names its file gives: float input `input` (`shape`, row-major
+    /// `values`), optionally an int64 input of one label per image, and the output named
+    /// `output`. For files not written by gantry (PyTorch's exports call them `input`, `x`,
+    /// `noise`, `labels`, …).
+    pub fn generate_named(
+        &mut self,
+        (input, shape, values): (&str, &[usize], &[f32]),
+        labels: Option<(&str, &[i64])>,
+        output: &str,
+    ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
+        let x = Tensor::from_array((shape.to_vec(), values.to_vec())).context("float input")?;
+        let outputs = match labels {
+            Some((name, labels)) => {
+                let labels =
+                    Tensor::from_array(([labels.len()], labels.to_vec())).context("labels")?;
+                self.session.run(ort::inputs![input => x, name => labels])
+            }
+            None => self.session.run(ort::inputs![input => x]),
+        }
+        .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
+        let (shape, values) = outputs[output]
+            .try_extract_tensor::<f32>()
+            .map_err(|e| anyhow::anyhow!("ONNX Runtime output `{output}`: {e}"))?;
+        Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))
+    }
+
     /// `image` for a translation model's `image_lr` sources (`shape` `[n, c, h, w]`).
     pub fn translate(
         &mut self,

@@ -428,10 +428,15 @@ fn binary(op: &str, inputs: Inputs) -> Result<Value, String> {
 }
 
 fn reshape(node: &Node, inputs: Inputs) -> Result<Value, String> {
-    if node.attrs.int("allowzero", 0) != 0 {
-        return Err("allowzero=1 is not supported".into());
-    }
     let target = ints(&inputs, 1)?.data;
+    // allowzero=1 (PyTorch's dynamo exporter writes it on every Reshape) only changes what
+    // a 0 in the shape means: a literal empty axis instead of "copy the input's". Without a
+    // 0 both read the same; an empty image is nothing a generator makes.
+    if node.attrs.int("allowzero", 0) != 0 && target.contains(&0) {
+        return Err(format!(
+            "shape {target:?} with allowzero=1 asks for an empty tensor, which is not supported"
+        ));
+    }
     let x = first(inputs)?;
     let dims = x.dims();
     let total: usize = dims.iter().product();
@@ -486,13 +491,17 @@ fn squeeze_or_unsqueeze(node: &Node, inputs: Inputs) -> Result<Value, String> {
             .map(|&a| axis(a, rank))
             .collect::<Result<Vec<_>, _>>()?;
         positions.sort_unstable();
-        let mut rest = dims.iter();
+        if positions.windows(2).any(|w| w[0] == w[1]) {
+            return Err(format!("axes {axes:?} name an axis twice"));
+        }
+        let mut rest = dims.iter().copied();
         (0..rank)
             .map(|i| {
                 if positions.contains(&i) {
                     1
                 } else {
-                    *rest.next().expect("sizes add up")
+                    // Distinct positions leave exactly `dims.len()` slots.
+                    rest.next().unwrap_or(1)
                 }
             })
             .collect()

@@ -21,7 +21,8 @@ pub enum RuntimeError {
     Node { node: String, reason: String },
 }
 
-/// A generator: latent `z` `[n, latent]` (and `label` `[n]` for conditional models) in,
+/// A generator: latent `z` `[n, latent]` or `[n, latent, 1, 1]` (and `label` `[n]` for
+/// conditional models) in,
 /// images `[n, c, h, w]` out; or, for a translation model (Pix2Pix), a source image
 /// `[n, c, h, w]` (`image_lr`) in and the larger image out. Its kind is read from the
 /// graph's input shapes and types, whatever the inputs are called.
@@ -264,7 +265,14 @@ impl Generator {
         }
         let n = z.len() / size;
         let mut values: HashMap<String, Value> = HashMap::new();
-        let dims: Vec<usize> = std::iter::once(n).chain(self.input_shape()).collect();
+        // The float input's own layout: `[n, nz]`, `[n, nz, 1, 1]` or `[n, c, h, w]`.
+        let dims: Vec<usize> = std::iter::once(n)
+            .chain(
+                self.float_input.dims[1..]
+                    .iter()
+                    .map(|d| *d.as_ref().unwrap_or(&0)),
+            )
+            .collect();
         let z = Float::from_values(z.to_vec(), &dims, &self.device).map_err(RuntimeError::Input)?;
         values.insert(self.float_input.name.clone(), Value::Float(z));
         match (&self.label, labels) {
@@ -339,7 +347,10 @@ fn read_kind(
     metadata: Option<&ModelMetadata>,
 ) -> Result<GeneratorInput, RuntimeError> {
     let fixed = |i: usize| input.dims[i].clone().unwrap_or(0);
-    if input.dims.len() == 4 {
+    // `[N, nz, 1, 1]` is a latent vector laid out for a first ConvTranspose
+    // (pytorch/examples' DCGAN netG), not a one-pixel image to upscale.
+    let latent_as_image = input.dims.len() == 4 && fixed(2) == 1 && fixed(3) == 1;
+    if input.dims.len() == 4 && !latent_as_image {
         let [c, h, w] = [fixed(1), fixed(2), fixed(3)];
         let out_h = output.dims.get(2).and_then(|d| d.clone().ok());
         let scale = match out_h {

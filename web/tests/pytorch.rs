@@ -1,0 +1,122 @@
+//! Generators as PyTorch users export them run in gantry-web as they run in ONNX Runtime:
+//! the seeds' networks written the PyTorch way (`scripts/pytorch_exports.py`), each exported
+//! with TorchScript (opset 17) and with dynamo (PyTorch's default since 2.9, opset 20),
+//! whatever their inputs are called, `[N, nz]` or `[N, nz, 1, 1]`.
+
+use gantry_exporter::export::max_abs_diff;
+use gantry_exporter::runtime::OrtGenerator;
+use gantry_latent::{Stream, normal_batch};
+use gantry_onnx::contract::GeneratorInput;
+use gantry_web::Generator;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The exports, written once per test run by the script with PyPI torch
+/// (`scripts/setup-torch.sh` installs it into `.tools/torch`).
+fn exports() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let python = root.join(".tools/torch/bin/python");
+        assert!(
+            python.exists(),
+            "PyTorch missing: run scripts/setup-torch.sh (PyPI torch + onnxscript into .tools/torch)"
+        );
+        let out = std::env::temp_dir().join(format!("gantry-pytorch-exports-{}", std::process::id()));
+        let status = std::process::Command::new(python)
+            .arg(root.join("scripts/pytorch_exports.py"))
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "scripts/pytorch_exports.py failed");
+        out
+    })
+}
+
+struct Described {
+    float_input: String,
+    dims: Vec<usize>,
+    labels: Option<(String, usize)>,
+}
+
+fn describe(name: &str) -> Described {
+    let text = std::fs::read_to_string(exports().join(format!("{name}.json"))).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let inputs = json["inputs"].as_array().unwrap();
+    let float = inputs.iter().find(|i| i["type"] == "float32").unwrap();
+    Described {
+        float_input: float["name"].as_str().unwrap().into(),
+        dims: float["shape"].as_array().unwrap()[1..]
+            .iter()
+            .map(|d| d.as_u64().unwrap() as usize)
+            .collect(),
+        labels: inputs.iter().find(|i| i["type"] == "int64").map(|i| {
+            (
+                i["name"].as_str().unwrap().into(),
+                i["classes"].as_u64().unwrap() as usize,
+            )
+        }),
+    }
+}
+
+fn check(name: &str, exporter: &str) {
+    let file = exports().join(format!("{name}.{exporter}.onnx"));
+    let described = describe(name);
+    let generator = Generator::from_bytes(&std::fs::read(&file).unwrap())
+        .unwrap_or_else(|e| panic!("{name} ({exporter}): {e}"));
+    let latent: usize = described.dims.iter().product();
+    assert_eq!(
+        generator.kind(),
+        GeneratorInput::Latent {
+            dim: latent,
+            classes: described.labels.as_ref().map(|l| l.1)
+        },
+        "{name} ({exporter})"
+    );
+    let mut ort = OrtGenerator::open(&file).unwrap();
+    for n in [1, 5] {
+        let z = normal_batch(7, Stream::Sample, n as u64, n, latent);
+        let labels: Option<Vec<i64>> = described
+            .labels
+            .as_ref()
+            .map(|(_, k)| (0..n as i64).map(|i| (i * 3) % *k as i64).collect());
+        let (ours, our_shape) = generator
+            .generate(&z, labels.as_deref())
+            .unwrap_or_else(|e| panic!("{name} ({exporter}), batch {n}: {e}"));
+        let shape: Vec<usize> = std::iter::once(n).chain(described.dims.clone()).collect();
+        let label_input = described.labels.as_ref().map(|(input, _)| input.as_str());
+        let (theirs, their_shape) = ort
+            .generate_named(
+                (&described.float_input, &shape, &z),
+                label_input.zip(labels.as_deref()),
+                "output",
+            )
+            .unwrap();
+        assert_eq!(our_shape, their_shape, "{name} ({exporter})");
+        let diff = max_abs_diff(&ours, &theirs);
+        println!("{name} ({exporter}), batch {n}: max |Δ| = {diff:.2e}");
+        assert!(
+            diff <= 1e-5,
+            "{name} ({exporter}), batch {n}: max |Δ| = {diff:e}"
+        );
+    }
+}
+
+#[test]
+fn pytorch_exports_of_the_seed_generators_run_as_in_onnx_runtime() {
+    let mut failures = Vec::new();
+    for name in ["dcgan64-netg", "fashion-tf-g", "cgan-mlp-g", "wgan-gp-g"] {
+        for exporter in ["torchscript", "dynamo"] {
+            if let Err(e) = std::panic::catch_unwind(|| check(name, exporter)) {
+                let message = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .unwrap_or_else(|| "panicked".into());
+                failures.push(message);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
