@@ -22,7 +22,8 @@ fn exports() -> &'static Path {
             python.exists(),
             "PyTorch missing: run scripts/setup-torch.sh (PyPI torch + onnxscript into .tools/torch)"
         );
-        let out = std::env::temp_dir().join(format!("gantry-pytorch-exports-{}", std::process::id()));
+        // Rewritten on every run, in cargo's scratch folder for tests (not /tmp: ~90 MB).
+        let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("pytorch-exports");
         let status = std::process::Command::new(python)
             .arg(root.join("scripts/pytorch_exports.py"))
             .arg(&out)
