@@ -93,6 +93,29 @@ class WganGpG(nn.Module):
         return self.net(self.fc(x).reshape(-1, self.ngf * 8, 4, 4))
 
 
+class UnetUpscaler(nn.Module):
+    """A Pix2Pix-style face upscaler as PyTorch users write one: nn.Upsample to the target
+    size, then a small U-Net (Conv + LeakyReLU + InstanceNorm down, ConvTranspose + ReLU +
+    InstanceNorm + Dropout up, skips by torch.cat), ZeroPad2d before the last conv, tanh."""
+
+    def __init__(self, scale=4, f=16):
+        super().__init__()
+        self.up = nn.Upsample(scale_factor=scale, mode="nearest")
+        self.d1 = nn.Sequential(nn.Conv2d(3, f, 4, 2, 1), nn.LeakyReLU(0.2))
+        self.d2 = nn.Sequential(nn.Conv2d(f, f * 2, 4, 2, 1), nn.InstanceNorm2d(f * 2, affine=True), nn.LeakyReLU(0.2))
+        self.u1 = nn.Sequential(nn.ConvTranspose2d(f * 2, f, 4, 2, 1), nn.InstanceNorm2d(f, affine=True), nn.Dropout(0.5), nn.ReLU())
+        self.u2 = nn.Sequential(nn.ConvTranspose2d(f * 2, f, 4, 2, 1), nn.ReLU())
+        self.out = nn.Sequential(nn.ZeroPad2d((1, 2, 1, 2)), nn.Conv2d(f, 3, 4, 1, 0), nn.Tanh())
+
+    def forward(self, image):
+        x = self.up(image)
+        a = self.d1(x)
+        b = self.d2(a)
+        y = self.u1(b)
+        y = self.u2(torch.cat([y, a], 1))
+        return self.out(y)
+
+
 def generators():
     """(name, module, example inputs, input descriptions)."""
     return [
@@ -105,6 +128,8 @@ def generators():
           {"name": "labels", "shape": ["N"], "type": "int64", "classes": 10}]),
         ("wgan-gp-g", WganGpG(), (torch.randn(2, 128),),
          [{"name": "x", "shape": ["N", 128], "type": "float32"}]),
+        ("unet-upscaler", UnetUpscaler(), (torch.tanh(torch.randn(2, 3, 16, 16)),),
+         [{"name": "image", "shape": ["N", 3, 16, 16], "type": "float32", "scale": 4}]),
     ]
 
 

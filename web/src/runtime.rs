@@ -104,6 +104,7 @@ impl Generator {
             label.as_ref(),
             &output,
             metadata.as_ref(),
+            &device,
         )?;
         if let Some(meta) = &metadata
             && meta.input != kind
@@ -296,43 +297,51 @@ impl Generator {
             }
             (None, None) => {}
         }
-        for node in &self.graph.nodes {
-            let inputs = node
-                .inputs
-                .iter()
-                .map(|name| {
-                    if name.is_empty() {
-                        None
-                    } else {
-                        values
-                            .get(name)
-                            .or_else(|| self.graph.initializers.get(name))
-                            .cloned()
-                    }
-                })
-                .collect();
-            let outputs =
-                ops::run(node, inputs, &self.device).map_err(|reason| RuntimeError::Node {
-                    node: node.label(),
-                    reason,
-                })?;
-            for (name, value) in node.outputs.iter().zip(outputs) {
-                values.insert(name.clone(), value);
-            }
+        execute(&self.graph, values, &self.output.name, &self.device)
+    }
+}
+
+/// Run `graph`'s nodes in order from the input `values`; the float output `output`.
+fn execute(
+    graph: &Graph,
+    mut values: HashMap<String, Value>,
+    output: &str,
+    device: &Device,
+) -> Result<(Vec<f32>, Vec<usize>), RuntimeError> {
+    for node in &graph.nodes {
+        let inputs = node
+            .inputs
+            .iter()
+            .map(|name| {
+                if name.is_empty() {
+                    None
+                } else {
+                    values
+                        .get(name)
+                        .or_else(|| graph.initializers.get(name))
+                        .cloned()
+                }
+            })
+            .collect();
+        let outputs = ops::run(node, inputs, device).map_err(|reason| RuntimeError::Node {
+            node: node.label(),
+            reason,
+        })?;
+        for (name, value) in node.outputs.iter().zip(outputs) {
+            values.insert(name.clone(), value);
         }
-        match values.remove(&self.output.name) {
-            Some(Value::Float(image)) => {
-                let dims = image.dims();
-                Ok((image.values(), dims))
-            }
-            Some(Value::Int(_)) => Err(RuntimeError::Unsupported(
-                "the output is not a float tensor".into(),
-            )),
-            None => Err(RuntimeError::Unsupported(format!(
-                "output `{}` was not computed",
-                self.output.name
-            ))),
+    }
+    match values.remove(output) {
+        Some(Value::Float(image)) => {
+            let dims = image.dims();
+            Ok((image.values(), dims))
         }
+        Some(Value::Int(_)) => Err(RuntimeError::Unsupported(
+            "the output is not a float tensor".into(),
+        )),
+        None => Err(RuntimeError::Unsupported(format!(
+            "output `{output}` was not computed"
+        ))),
     }
 }
 
@@ -345,6 +354,7 @@ fn read_kind(
     label: Option<&IoInfo>,
     output: &IoInfo,
     metadata: Option<&ModelMetadata>,
+    device: &Device,
 ) -> Result<GeneratorInput, RuntimeError> {
     let fixed = |i: usize| input.dims[i].clone().unwrap_or(0);
     // `[N, nz, 1, 1]` is a latent vector laid out for a first ConvTranspose
@@ -352,7 +362,12 @@ fn read_kind(
     let latent_as_image = input.dims.len() == 4 && fixed(2) == 1 && fixed(3) == 1;
     if input.dims.len() == 4 && !latent_as_image {
         let [c, h, w] = [fixed(1), fixed(2), fixed(3)];
-        let out_h = output.dims.get(2).and_then(|d| d.clone().ok());
+        // TorchScript exports leave the output's sizes symbolic: run one blank image
+        // through the graph to learn them.
+        let out_h = match output.dims.get(2).and_then(|d| d.clone().ok()) {
+            Some(h) => Some(h),
+            None => probe_height(graph, input, output, [c, h, w], device),
+        };
         let scale = match out_h {
             Some(oh) if h > 0 && oh % h == 0 => oh / h,
             _ => {
@@ -378,6 +393,20 @@ fn read_kind(
         dim: fixed(1),
         classes,
     })
+}
+
+/// The output height for one blank `[1, c, h, w]` source, if the graph runs on it.
+fn probe_height(
+    graph: &Graph,
+    input: &IoInfo,
+    output: &IoInfo,
+    [c, h, w]: [usize; 3],
+    device: &Device,
+) -> Option<usize> {
+    let blank = Float::from_values(vec![0.0; c * h * w], &[1, c, h, w], device).ok()?;
+    let values = HashMap::from([(input.name.clone(), Value::Float(blank))]);
+    let (_, dims) = execute(graph, values, &output.name, device).ok()?;
+    (dims.len() == 4).then(|| dims[2])
 }
 
 /// The rows of the embedding table a `Gather` looks `label` up in: the number of classes.

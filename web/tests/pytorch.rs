@@ -1,5 +1,6 @@
 //! Generators as PyTorch users export them run in gantry-web as they run in ONNX Runtime:
-//! the seeds' networks written the PyTorch way (`scripts/pytorch_exports.py`), each exported
+//! the seeds' networks written the PyTorch way (`scripts/pytorch_exports.py`: DCGAN netG,
+//! Keras-style G, MLP cGAN G, WGAN-GP G, a Pix2Pix-style U-Net upscaler), each exported
 //! with TorchScript (opset 17) and with dynamo (PyTorch's default since 2.9, opset 20),
 //! whatever their inputs are called, `[N, nz]` or `[N, nz, 1, 1]`.
 
@@ -40,6 +41,8 @@ struct Described {
     float_input: String,
     dims: Vec<usize>,
     labels: Option<(String, usize)>,
+    /// An upscaler's factor (its float input is an image).
+    scale: Option<usize>,
 }
 
 fn describe(name: &str) -> Described {
@@ -53,6 +56,7 @@ fn describe(name: &str) -> Described {
             .iter()
             .map(|d| d.as_u64().unwrap() as usize)
             .collect(),
+        scale: float["scale"].as_u64().map(|s| s as usize),
         labels: inputs.iter().find(|i| i["type"] == "int64").map(|i| {
             (
                 i["name"].as_str().unwrap().into(),
@@ -68,17 +72,24 @@ fn check(name: &str, exporter: &str) {
     let generator = Generator::from_bytes(&std::fs::read(&file).unwrap())
         .unwrap_or_else(|e| panic!("{name} ({exporter}): {e}"));
     let latent: usize = described.dims.iter().product();
-    assert_eq!(
-        generator.kind(),
-        GeneratorInput::Latent {
-            dim: latent,
-            classes: described.labels.as_ref().map(|l| l.1)
+    let expected = match described.scale {
+        Some(scale) => GeneratorInput::Source {
+            shape: [described.dims[0], described.dims[1], described.dims[2]],
+            scale,
         },
-        "{name} ({exporter})"
-    );
+        None => GeneratorInput::Latent {
+            dim: latent,
+            classes: described.labels.as_ref().map(|l| l.1),
+        },
+    };
+    assert_eq!(generator.kind(), expected, "{name} ({exporter})");
     let mut ort = OrtGenerator::open(&file).unwrap();
     for n in [1, 5] {
-        let z = normal_batch(7, Stream::Sample, n as u64, n, latent);
+        let mut z = normal_batch(7, Stream::Sample, n as u64, n, latent);
+        if described.scale.is_some() {
+            // An upscaler's source is an image in [-1, 1].
+            z.iter_mut().for_each(|v| *v = v.tanh());
+        }
         let labels: Option<Vec<i64>> = described
             .labels
             .as_ref()
@@ -108,7 +119,13 @@ fn check(name: &str, exporter: &str) {
 #[test]
 fn pytorch_exports_of_the_seed_generators_run_as_in_onnx_runtime() {
     let mut failures = Vec::new();
-    for name in ["dcgan64-netg", "fashion-tf-g", "cgan-mlp-g", "wgan-gp-g"] {
+    for name in [
+        "dcgan64-netg",
+        "fashion-tf-g",
+        "cgan-mlp-g",
+        "wgan-gp-g",
+        "unet-upscaler",
+    ] {
         for exporter in ["torchscript", "dynamo"] {
             if let Err(e) = std::panic::catch_unwind(|| check(name, exporter)) {
                 let message = e

@@ -1,5 +1,9 @@
 //! ONNX operators on burn tensors (floats) and host integers (shape arithmetic).
 
+mod layout;
+
+pub use layout::MAX_ELEMENTS;
+
 use crate::graph::{Node, tensor_value};
 use crate::value::{Float, Ints, Value};
 use burn::tensor::activation::{leaky_relu, relu, sigmoid, tanh};
@@ -130,6 +134,11 @@ pub fn run(node: &Node, inputs: Inputs, device: &Device) -> Result<Vec<Value>, S
         "Constant" => one(constant(node, device)?),
         "Cast" => one(cast(node, inputs, device)?),
         "Resize" => one(Value::Float(Float::R4(resize(node, &inputs)?))),
+        "InstanceNormalization" => one(Value::Float(instance_norm(node, &inputs)?)),
+        "Slice" => one(layout::slice(inputs, device)?),
+        "Transpose" => one(layout::transpose(node, inputs, device)?),
+        "Pad" => one(layout::pad(node, inputs, device)?),
+        "ConstantOfShape" => one(layout::constant_of_shape(node, inputs, device)?),
         other => Err(format!("unsupported ONNX operator `{other}`")),
     }
 }
@@ -182,6 +191,23 @@ fn resize(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
                 .collect()
         }
         _ => return Err("Resize needs scales or sizes".into()),
+    };
+    // Opset 18's `axes`: the scales or sizes given are for those axes only.
+    let factors = match node.attrs.ints("axes") {
+        None => factors,
+        Some(axes) => {
+            let mut full = vec![1.0; 4];
+            if axes.len() != factors.len() {
+                return Err(format!(
+                    "axes {axes:?} for {} scales or sizes",
+                    factors.len()
+                ));
+            }
+            for (&a, &f) in axes.iter().zip(&factors) {
+                full[axis(a, 4)?] = f;
+            }
+            full
+        }
     };
     let integer = |f: f64| (f >= 1.0 && f.fract() == 0.0).then_some(f as usize);
     match factors.as_slice() {
@@ -301,6 +327,39 @@ fn batch_norm(node: &Node, inputs: &Inputs) -> Result<Float, String> {
     let x4 = x.reshape(&[dims[0], channels, spatial, 1])?.as4()?;
     let y = (x4 - mean) / (var + eps).sqrt() * scale + bias;
     Float::R4(y).reshape(&dims)
+}
+
+/// `InstanceNormalization`: each (image, channel) normalised over its own pixels, then
+/// scaled and shifted per channel (Pix2Pix's generators).
+fn instance_norm(node: &Node, inputs: &Inputs) -> Result<Float, String> {
+    let x = float(inputs, 0)?;
+    let dims = x.dims();
+    if dims.len() < 3 {
+        return Err(format!("input of shape {dims:?}: expected [N, C, D1, ...]"));
+    }
+    let (n, channels) = (dims[0], dims[1]);
+    let eps = node.attrs.float("epsilon", 1e-5) as f64;
+    let param = |i: usize| -> Result<Tensor<3>, String> {
+        let p = float(inputs, i)?.as1()?;
+        if p.dims()[0] != channels {
+            return Err(format!(
+                "input {i} has {} values for {channels} channels",
+                p.dims()[0]
+            ));
+        }
+        Ok(p.reshape([1, channels, 1]))
+    };
+    let (scale, bias) = (param(1)?, param(2)?);
+    let spatial: usize = dims[2..].iter().product();
+    let x3: Tensor<3> = x
+        .reshape(&[n, channels, spatial, 1])?
+        .as4()?
+        .reshape([n, channels, spatial]);
+    let mean = x3.clone().mean_dim(2);
+    let centred = x3 - mean;
+    let var = centred.clone().powi_scalar(2).mean_dim(2);
+    let y = centred / (var + eps).sqrt() * scale + bias;
+    Float::R4(y.reshape([n, channels, spatial, 1])).reshape(&dims)
 }
 
 fn gemm(node: &Node, inputs: &Inputs) -> Result<Tensor<2>, String> {

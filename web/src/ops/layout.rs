@@ -1,0 +1,375 @@
+//! Operators that move values without arithmetic — Slice, Transpose, Pad, ConstantOfShape —
+//! on both kinds of value: the shape arithmetic exporters emit (TorchScript writes a
+//! ZeroPad2d as ConstantOfShape → Concat → Reshape → Slice with step −1 → Transpose → Cast)
+//! and float activations. They run on the host over flat values: they are rare in
+//! generators and never in an inner loop.
+
+use super::{Inputs, first, ints};
+use crate::graph::Node;
+use crate::value::{Float, Ints, Value};
+use burn::tensor::Device;
+
+/// The most elements a value made from a file's numbers may have (1 GiB of float32): a
+/// hostile ConstantOfShape or Pad is refused before it allocates.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// A value's flat contents, of either kind, with its shape.
+enum Flat {
+    Float(Vec<f32>),
+    Int(Vec<i64>),
+}
+
+fn flatten(value: Value) -> (Flat, Vec<usize>) {
+    match value {
+        Value::Float(f) => {
+            let dims = f.dims();
+            (Flat::Float(f.values()), dims)
+        }
+        Value::Int(i) => (Flat::Int(i.data), i.dims),
+    }
+}
+
+fn rebuild(flat: Flat, dims: Vec<usize>, device: &Device) -> Result<Value, String> {
+    Ok(match flat {
+        Flat::Float(values) => Value::Float(Float::from_values(values, &dims, device)?),
+        Flat::Int(data) => Value::Int(Ints { dims, data }),
+    })
+}
+
+fn count(dims: &[usize]) -> Result<usize, String> {
+    dims.iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= MAX_ELEMENTS)
+        .ok_or_else(|| format!("shape {dims:?} holds more than {MAX_ELEMENTS} values"))
+}
+
+fn strides(dims: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; dims.len()];
+    for i in (0..dims.len().saturating_sub(1)).rev() {
+        strides[i] = strides[i + 1] * dims[i + 1];
+    }
+    strides
+}
+
+/// The output's values: for each output position, the flat input index `source` gives
+/// (`None`: the padding value).
+fn gather_flat<T: Copy>(
+    input: &[T],
+    out_dims: &[usize],
+    pad: T,
+    source: impl Fn(&[usize]) -> Option<usize>,
+) -> Vec<T> {
+    let total: usize = out_dims.iter().product();
+    let mut index = vec![0usize; out_dims.len()];
+    let mut out = Vec::with_capacity(total);
+    for _ in 0..total {
+        out.push(source(&index).map_or(pad, |i| input[i]));
+        for axis in (0..index.len()).rev() {
+            index[axis] += 1;
+            if index[axis] < out_dims[axis] {
+                break;
+            }
+            index[axis] = 0;
+        }
+    }
+    out
+}
+
+fn remap(
+    flat: Flat,
+    out_dims: &[usize],
+    pad: f32,
+    source: impl Fn(&[usize]) -> Option<usize>,
+) -> Flat {
+    match flat {
+        Flat::Float(v) => Flat::Float(gather_flat(&v, out_dims, pad, source)),
+        Flat::Int(v) => Flat::Int(gather_flat(&v, out_dims, pad as i64, source)),
+    }
+}
+
+fn axis(a: i64, rank: usize) -> Result<usize, String> {
+    super::axis(a, rank)
+}
+
+/// `Transpose`: `perm` (default: reversed axes).
+pub fn transpose(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let (flat, dims) = flatten(first(inputs)?);
+    let rank = dims.len();
+    let perm: Vec<usize> = match node.attrs.ints("perm") {
+        Some(p) => p.iter().map(|&a| axis(a, rank)).collect::<Result<_, _>>()?,
+        None => (0..rank).rev().collect(),
+    };
+    let mut seen = perm.clone();
+    seen.sort_unstable();
+    if seen != (0..rank).collect::<Vec<_>>() {
+        return Err(format!("perm {perm:?} is not a permutation of {rank} axes"));
+    }
+    let in_strides = strides(&dims);
+    let out_dims: Vec<usize> = perm.iter().map(|&p| dims[p]).collect();
+    let out = remap(flat, &out_dims, 0.0, |index| {
+        Some(
+            index
+                .iter()
+                .zip(&perm)
+                .map(|(&i, &p)| i * in_strides[p])
+                .sum(),
+        )
+    });
+    rebuild(out, out_dims, device)
+}
+
+/// `Slice` (opset 10+: starts, ends, axes, steps as inputs), negative steps included.
+pub fn slice(inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let starts = ints(&inputs, 1)?.data;
+    let ends = ints(&inputs, 2)?.data;
+    let given = |i: usize| inputs.get(i).cloned().flatten().is_some();
+    let (flat, dims) = flatten(first(inputs.clone())?);
+    let rank = dims.len();
+    let axes: Vec<usize> = if given(3) {
+        ints(&inputs, 3)?
+            .data
+            .iter()
+            .map(|&a| axis(a, rank))
+            .collect::<Result<_, _>>()?
+    } else {
+        (0..starts.len()).collect()
+    };
+    let steps = if given(4) {
+        ints(&inputs, 4)?.data
+    } else {
+        vec![1; starts.len()]
+    };
+    if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
+        return Err("starts, ends, axes and steps must have one value per sliced axis".into());
+    }
+    // Per axis: the first index taken and the step; the output size.
+    let mut first_index: Vec<i64> = vec![0; rank];
+    let mut step_of: Vec<i64> = vec![1; rank];
+    let mut out_dims = dims.clone();
+    for (k, &a) in axes.iter().enumerate() {
+        let size = dims[a] as i64;
+        let step = steps[k];
+        if step == 0 {
+            return Err("a step of 0".into());
+        }
+        let resolve = |v: i64| if v < 0 { v.saturating_add(size) } else { v };
+        let (start, end) = (resolve(starts[k]), resolve(ends[k]));
+        // The ONNX clamping rules: [0, size] going forward; start in [0, size − 1] and
+        // end in [−1, size − 1] going backward (an end of −1 reaches index 0).
+        let (start, n) = if size == 0 {
+            (0, 0)
+        } else if step > 0 {
+            let (s, e) = (start.clamp(0, size), end.clamp(0, size));
+            (s, if e > s { (e - s + step - 1) / step } else { 0 })
+        } else {
+            let (s, e) = (start.clamp(0, size - 1), end.clamp(-1, size - 1));
+            let back = step.saturating_neg();
+            (s, if s > e { (s - e + back - 1) / back } else { 0 })
+        };
+        first_index[a] = start;
+        step_of[a] = step;
+        out_dims[a] = n as usize;
+    }
+    count(&out_dims)?;
+    let in_strides = strides(&dims);
+    let out = remap(flat, &out_dims, 0.0, |index| {
+        Some(
+            index
+                .iter()
+                .enumerate()
+                .map(|(a, &i)| (first_index[a] + i as i64 * step_of[a]) as usize * in_strides[a])
+                .sum(),
+        )
+    });
+    rebuild(out, out_dims, device)
+}
+
+/// `Pad` in `constant` mode (opset 11+: pads, constant_value and, from 18, axes as inputs).
+pub fn pad(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let mode = node
+        .attrs
+        .string("mode")
+        .unwrap_or_else(|| "constant".into());
+    if mode != "constant" {
+        return Err(format!("mode={mode} is not supported (constant is)"));
+    }
+    let pads = ints(&inputs, 1)?.data;
+    let value = match inputs.get(2).cloned().flatten() {
+        Some(Value::Float(f)) => f.values().first().copied().unwrap_or(0.0),
+        Some(Value::Int(i)) => i.data.first().copied().unwrap_or(0) as f32,
+        None => 0.0,
+    };
+    let given_axes = inputs.get(3).cloned().flatten().is_some();
+    let (flat, dims) = flatten(first(inputs.clone())?);
+    let rank = dims.len();
+    let axes: Vec<usize> = if given_axes {
+        ints(&inputs, 3)?
+            .data
+            .iter()
+            .map(|&a| axis(a, rank))
+            .collect::<Result<_, _>>()?
+    } else {
+        (0..rank).collect()
+    };
+    if pads.len() != 2 * axes.len() {
+        return Err(format!(
+            "{} pads for {} axes: expected begin and end for each",
+            pads.len(),
+            axes.len()
+        ));
+    }
+    let mut before = vec![0i64; rank];
+    let mut out_dims = dims.clone();
+    for (k, &a) in axes.iter().enumerate() {
+        let (b, e) = (pads[k], pads[k + axes.len()]);
+        let size = dims[a] as i64 + b + e;
+        if size < 0 {
+            return Err(format!("pads {pads:?} crop axis {a} below nothing"));
+        }
+        before[a] = b;
+        out_dims[a] = size as usize;
+    }
+    count(&out_dims)?;
+    let in_strides = strides(&dims);
+    let out = remap(flat, &out_dims, value, |index| {
+        let mut flat_index = 0;
+        for (a, &i) in index.iter().enumerate() {
+            let source = i as i64 - before[a];
+            if source < 0 || source >= dims[a] as i64 {
+                return None;
+            }
+            flat_index += source as usize * in_strides[a];
+        }
+        Some(flat_index)
+    });
+    rebuild(out, out_dims, device)
+}
+
+/// `ConstantOfShape`: a tensor of the shape its input gives, filled with `value` (default
+/// float 0).
+pub fn constant_of_shape(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let shape = ints(&inputs, 0)?.data;
+    let dims: Vec<usize> = shape
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("shape {shape:?} has a negative size")))
+        .collect::<Result<_, _>>()?;
+    let n = count(&dims)?;
+    match node.attrs.tensor("value") {
+        Some(t) if t.data_type != gantry_onnx::data_type::FLOAT => {
+            let v = t.i64_values()?.first().copied().unwrap_or(0);
+            Ok(Value::Int(Ints {
+                dims,
+                data: vec![v; n],
+            }))
+        }
+        Some(t) => {
+            let v = t.f32_values()?.first().copied().unwrap_or(0.0);
+            rebuild(Flat::Float(vec![v; n]), dims, device)
+        }
+        None => rebuild(Flat::Float(vec![0.0; n]), dims, device),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::Attrs;
+
+    fn node(op: &str) -> Node {
+        Node {
+            name: String::new(),
+            op: op.into(),
+            inputs: vec![],
+            outputs: vec![],
+            attrs: Attrs::default(),
+        }
+    }
+
+    fn ints_value(dims: &[usize], data: &[i64]) -> Option<Value> {
+        Some(Value::Int(Ints {
+            dims: dims.to_vec(),
+            data: data.to_vec(),
+        }))
+    }
+
+    fn data(v: Value) -> (Vec<usize>, Vec<i64>) {
+        match v {
+            Value::Int(i) => (i.dims, i.data),
+            Value::Float(f) => (f.dims(), f.values().iter().map(|&x| x as i64).collect()),
+        }
+    }
+
+    #[test]
+    fn slice_transpose_and_pad_move_values_as_onnx_says() {
+        let device = Device::flex();
+        // TorchScript's ZeroPad2d chain: reverse the [begin, end] pairs with step -1.
+        let pairs = ints_value(&[4, 2], &[0, 0, 0, 0, 1, 2, 1, 2]);
+        let reversed = slice(
+            vec![
+                pairs,
+                ints_value(&[1], &[-1]),
+                ints_value(&[1], &[i64::MIN + 1]),
+                ints_value(&[1], &[0]),
+                ints_value(&[1], &[-1]),
+            ],
+            &device,
+        )
+        .unwrap();
+        assert_eq!(
+            data(reversed.clone()),
+            (vec![4, 2], vec![1, 2, 1, 2, 0, 0, 0, 0])
+        );
+        let transposed = transpose(&node("Transpose"), vec![Some(reversed)], &device).unwrap();
+        assert_eq!(data(transposed), (vec![2, 4], vec![1, 1, 0, 0, 2, 2, 0, 0]));
+
+        let x = Float::from_values(vec![1.0, 2.0, 3.0, 4.0], &[1, 1, 2, 2], &device).unwrap();
+        let padded = pad(
+            &node("Pad"),
+            vec![
+                Some(Value::Float(x)),
+                ints_value(&[8], &[0, 0, 1, 0, 0, 0, 0, 1]),
+            ],
+            &device,
+        )
+        .unwrap();
+        assert_eq!(
+            data(padded),
+            (vec![1, 1, 3, 3], vec![0, 0, 0, 1, 2, 0, 3, 4, 0])
+        );
+    }
+
+    #[test]
+    fn hostile_sizes_are_refused_before_allocating() {
+        let device = Device::flex();
+        let huge = constant_of_shape(
+            &node("ConstantOfShape"),
+            vec![ints_value(&[2], &[1 << 20, 1 << 20])],
+            &device,
+        );
+        assert!(huge.unwrap_err().contains("more than"));
+        let negative = constant_of_shape(
+            &node("ConstantOfShape"),
+            vec![ints_value(&[1], &[-3])],
+            &device,
+        );
+        assert!(negative.unwrap_err().contains("negative"));
+        let x = ints_value(&[2], &[1, 2]);
+        let big_pad = pad(
+            &node("Pad"),
+            vec![x.clone(), ints_value(&[2], &[0, 1 << 40])],
+            &device,
+        );
+        assert!(big_pad.unwrap_err().contains("more than"));
+        let zero_step = slice(
+            vec![
+                x,
+                ints_value(&[1], &[0]),
+                ints_value(&[1], &[2]),
+                None,
+                ints_value(&[1], &[0]),
+            ],
+            &device,
+        );
+        assert!(zero_step.unwrap_err().contains("step of 0"));
+    }
+}
