@@ -93,6 +93,23 @@ class WganGpG(nn.Module):
         return self.net(self.fc(x).reshape(-1, self.ngf * 8, 4, 4))
 
 
+class OneHotCganG(nn.Module):
+    """A conditional DCGAN whose labels come one-hot and are concatenated to z, as many
+    PyTorch cGAN tutorials write it; Hardtanh (ONNX Clip) bounds the output."""
+
+    def __init__(self, nz=64, classes=10, f=32):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.ConvTranspose2d(nz + classes, f * 4, 7, 1, 0, bias=False), nn.BatchNorm2d(f * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(f * 4, f * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(f * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(f * 2, 1, 4, 2, 1), nn.Hardtanh(),
+        )
+
+    def forward(self, z, y):
+        x = torch.cat([z, y], 1)
+        return self.net(x.view(x.size(0), -1, 1, 1))
+
+
 class UnetUpscaler(nn.Module):
     """A Pix2Pix-style face upscaler as PyTorch users write one: nn.Upsample to the target
     size, then a small U-Net (Conv + LeakyReLU + InstanceNorm down, ConvTranspose + ReLU +
@@ -128,6 +145,9 @@ def generators():
           {"name": "labels", "shape": ["N"], "type": "int64", "classes": 10}]),
         ("wgan-gp-g", WganGpG(), (torch.randn(2, 128),),
          [{"name": "x", "shape": ["N", 128], "type": "float32"}]),
+        ("onehot-cgan-g", OneHotCganG(), (torch.randn(2, 64), torch.eye(10)[[3, 7]]),
+         [{"name": "z", "shape": ["N", 64], "type": "float32"},
+          {"name": "y", "shape": ["N", 10], "type": "float32", "one_hot": True, "classes": 10}]),
         ("unet-upscaler", UnetUpscaler(), (torch.tanh(torch.randn(2, 3, 16, 16)),),
          [{"name": "image", "shape": ["N", 3, 16, 16], "type": "float32", "scale": 4}]),
     ]

@@ -62,6 +62,15 @@ pub(crate) fn environment() -> anyhow::Result<&'static ort::environment::Environ
     env.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// How a conditional generator not written by gantry takes its labels.
+#[derive(Debug, Clone, Copy)]
+pub enum Labels<'a> {
+    /// int64 `[N]` class indices.
+    Index(&'a [i64]),
+    /// float `[N, classes]` one-hot rows.
+    OneHot { labels: &'a [i64], classes: usize },
+}
+
 /// An exported generator opened in ONNX Runtime.
 pub struct OrtGenerator {
     session: Session,
@@ -106,14 +115,23 @@ impl OrtGenerator {
     pub fn generate_named(
         &mut self,
         (input, shape, values): (&str, &[usize], &[f32]),
-        labels: Option<(&str, &[i64])>,
+        labels: Option<(&str, Labels)>,
         output: &str,
     ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
         let x = Tensor::from_array((shape.to_vec(), values.to_vec())).context("float input")?;
         let outputs = match labels {
-            Some((name, labels)) => {
+            Some((name, Labels::Index(labels))) => {
                 let labels =
                     Tensor::from_array(([labels.len()], labels.to_vec())).context("labels")?;
+                self.session.run(ort::inputs![input => x, name => labels])
+            }
+            Some((name, Labels::OneHot { labels, classes })) => {
+                let mut rows = vec![0f32; labels.len() * classes];
+                for (row, &k) in labels.iter().enumerate() {
+                    rows[row * classes + k as usize] = 1.0;
+                }
+                let labels =
+                    Tensor::from_array(([labels.len(), classes], rows)).context("labels")?;
                 self.session.run(ort::inputs![input => x, name => labels])
             }
             None => self.session.run(ort::inputs![input => x]),

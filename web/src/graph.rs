@@ -12,6 +12,7 @@ pub const SUPPORTED_OPS: &[&str] = &[
     "Add",
     "BatchNormalization",
     "Cast",
+    "Clip",
     "Concat",
     "Constant",
     "ConstantOfShape",

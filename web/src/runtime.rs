@@ -35,7 +35,7 @@ pub struct Generator {
     /// The float input (latent vector or source image), the optional label input, and the
     /// image output.
     float_input: IoInfo,
-    label: Option<IoInfo>,
+    label: Option<LabelInput>,
     output: IoInfo,
     /// gantry's own metadata, when the file is a gantry export.
     metadata: Option<ModelMetadata>,
@@ -53,20 +53,7 @@ impl Generator {
             ModelMetadata::from_props(&model.metadata_props).map_err(RuntimeError::Unsupported)?;
         let device = Device::flex();
         let graph = Graph::from_model(&model, &device).map_err(RuntimeError::Unsupported)?;
-        let floats: Vec<&IoInfo> = graph
-            .inputs
-            .iter()
-            .filter(|i| i.elem_type == gantry_onnx::data_type::FLOAT)
-            .collect();
-        let float_input = match floats.as_slice() {
-            [one] => (*one).clone(),
-            _ => {
-                return Err(RuntimeError::Unsupported(format!(
-                    "a generator has one float input (the latent vector or a source image); this model has {}",
-                    floats.len()
-                )));
-            }
-        };
+        let (float_input, label) = choose_inputs(&graph.inputs)?;
         if !matches!(float_input.dims.len(), 2 | 4)
             || float_input.dims[1..].iter().any(Result::is_err)
         {
@@ -75,28 +62,6 @@ impl Generator {
                 float_input.name
             )));
         }
-        let others: Vec<&IoInfo> = graph
-            .inputs
-            .iter()
-            .filter(|i| i.name != float_input.name)
-            .collect();
-        let label = match others.as_slice() {
-            [] => None,
-            [one]
-                if matches!(
-                    one.elem_type,
-                    gantry_onnx::data_type::INT64 | gantry_onnx::data_type::INT32
-                ) =>
-            {
-                Some((*one).clone())
-            }
-            _ => {
-                return Err(RuntimeError::Unsupported(
-                    "besides the latent vector, a generator may take one integer label input"
-                        .into(),
-                ));
-            }
-        };
         let output = graph.outputs[0].clone();
         let kind = read_kind(
             &graph,
@@ -277,19 +242,26 @@ impl Generator {
         let z = Float::from_values(z.to_vec(), &dims, &self.device).map_err(RuntimeError::Input)?;
         values.insert(self.float_input.name.clone(), Value::Float(z));
         match (&self.label, labels) {
-            (Some(info), Some(labels)) => {
+            (Some(label), Some(labels)) => {
                 if labels.len() != n {
                     return Err(RuntimeError::Input(format!(
                         "{} labels for {n} latent vectors",
                         labels.len()
                     )));
                 }
-                values.insert(info.name.clone(), Value::Int(Ints::vector(labels.to_vec())));
+                let value = match label {
+                    LabelInput::Index(_) => Value::Int(Ints::vector(labels.to_vec())),
+                    LabelInput::OneHot(_) => {
+                        let classes = self.kind.classes().unwrap_or(0);
+                        Value::Float(one_hot(labels, classes, &self.device)?)
+                    }
+                };
+                values.insert(label.info().name.clone(), value);
             }
-            (Some(info), None) => {
+            (Some(label), None) => {
                 return Err(RuntimeError::Input(format!(
                     "this model is conditional: give a `{}` per image",
-                    info.name
+                    label.info().name
                 )));
             }
             (None, Some(_)) => {
@@ -351,7 +323,7 @@ fn execute(
 fn read_kind(
     graph: &Graph,
     input: &IoInfo,
-    label: Option<&IoInfo>,
+    label: Option<&LabelInput>,
     output: &IoInfo,
     metadata: Option<&ModelMetadata>,
     device: &Device,
@@ -382,17 +354,108 @@ fn read_kind(
             scale,
         });
     }
-    let classes = label.map(|label| {
-        metadata
+    let classes = label.map(|label| match label {
+        LabelInput::OneHot(info) => info.dims[1].clone().unwrap_or(0),
+        LabelInput::Index(info) => metadata
             .and_then(|m| m.input.classes())
-            .or_else(|| embedding_rows(graph, &label.name))
+            .or_else(|| embedding_rows(graph, &info.name))
             // A conditional generator that does not say: MNIST-like digits.
-            .unwrap_or(10)
+            .unwrap_or(10),
     });
     Ok(GeneratorInput::Latent {
         dim: fixed(1),
         classes,
     })
+}
+
+/// A conditional generator's label input: class indices (int64 `[N]`, looked up in an
+/// embedding), or one-hot float vectors `[N, classes]` (concatenated to z).
+#[derive(Debug, Clone)]
+enum LabelInput {
+    Index(IoInfo),
+    OneHot(IoInfo),
+}
+
+impl LabelInput {
+    fn info(&self) -> &IoInfo {
+        match self {
+            LabelInput::Index(info) | LabelInput::OneHot(info) => info,
+        }
+    }
+}
+
+/// Names PyTorch code gives a one-hot label input.
+fn sounds_like_labels(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["label", "class", "onehot", "one_hot", "cond"]
+        .iter()
+        .any(|word| name.contains(word))
+        || matches!(name.as_str(), "y" | "c")
+}
+
+/// Which input is z (or the source image) and which, if any, the labels: an integer input
+/// is class indices; of two float inputs, the `[N, k]` one named like labels (`y`,
+/// `labels`, `onehot`, …) is one-hot classes.
+fn choose_inputs(inputs: &[IoInfo]) -> Result<(IoInfo, Option<LabelInput>), RuntimeError> {
+    let is_float = |i: &&IoInfo| i.elem_type == gantry_onnx::data_type::FLOAT;
+    let is_int = |i: &&IoInfo| {
+        matches!(
+            i.elem_type,
+            gantry_onnx::data_type::INT64 | gantry_onnx::data_type::INT32
+        )
+    };
+    let floats: Vec<&IoInfo> = inputs.iter().filter(is_float).collect();
+    let ints: Vec<&IoInfo> = inputs.iter().filter(is_int).collect();
+    let names = || {
+        inputs
+            .iter()
+            .map(|i| format!("`{}`", i.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if floats.len() + ints.len() != inputs.len() {
+        return Err(RuntimeError::Unsupported(format!(
+            "inputs {}: a generator's inputs are float32 (z, a source image, one-hot labels) or int64/int32 (labels)",
+            names()
+        )));
+    }
+    match (floats.as_slice(), ints.as_slice()) {
+        ([z], []) => Ok(((*z).clone(), None)),
+        ([z], [label]) => Ok(((*z).clone(), Some(LabelInput::Index((*label).clone())))),
+        ([a, b], []) => {
+            let one_hot = |i: &IoInfo| i.dims.len() == 2 && sounds_like_labels(&i.name);
+            let (z, label) = match (one_hot(a), one_hot(b)) {
+                (false, true) => (a, b),
+                (true, false) => (b, a),
+                _ => {
+                    return Err(RuntimeError::Unsupported(format!(
+                        "two float inputs ({}): one must be one-hot labels [N, classes], named like `y` or `labels`",
+                        names()
+                    )));
+                }
+            };
+            Ok(((*z).clone(), Some(LabelInput::OneHot((*label).clone()))))
+        }
+        _ => Err(RuntimeError::Unsupported(format!(
+            "inputs {}: a generator takes one float input (z or a source image) and at most one label input",
+            names()
+        ))),
+    }
+}
+
+/// `labels` as one-hot rows `[n, classes]`; a label outside the classes is an error.
+fn one_hot(labels: &[i64], classes: usize, device: &Device) -> Result<Float, RuntimeError> {
+    let mut values = vec![0.0; labels.len() * classes];
+    for (row, &label) in labels.iter().enumerate() {
+        let k = usize::try_from(label)
+            .ok()
+            .filter(|&k| k < classes)
+            .ok_or_else(|| {
+                RuntimeError::Input(format!("label {label}: this model has {classes} classes"))
+            })?;
+        values[row * classes + k] = 1.0;
+    }
+    Float::from_values(values, &[labels.len(), classes], device).map_err(RuntimeError::Input)
 }
 
 /// The output height for one blank `[1, c, h, w]` source, if the graph runs on it.

@@ -5,7 +5,7 @@
 //! whatever their inputs are called, `[N, nz]` or `[N, nz, 1, 1]`.
 
 use gantry_exporter::export::max_abs_diff;
-use gantry_exporter::runtime::OrtGenerator;
+use gantry_exporter::runtime::{Labels, OrtGenerator};
 use gantry_latent::{Stream, normal_batch};
 use gantry_onnx::contract::GeneratorInput;
 use gantry_web::Generator;
@@ -43,13 +43,21 @@ struct Described {
     labels: Option<(String, usize)>,
     /// An upscaler's factor (its float input is an image).
     scale: Option<usize>,
+    /// The labels are one-hot float rows, not indices.
+    one_hot: bool,
 }
 
 fn describe(name: &str) -> Described {
     let text = std::fs::read_to_string(exports().join(format!("{name}.json"))).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
     let inputs = json["inputs"].as_array().unwrap();
-    let float = inputs.iter().find(|i| i["type"] == "float32").unwrap();
+    let float = inputs
+        .iter()
+        .find(|i| i["type"] == "float32" && i["one_hot"] != true)
+        .unwrap();
+    let label = inputs
+        .iter()
+        .find(|i| i["type"] == "int64" || i["one_hot"] == true);
     Described {
         float_input: float["name"].as_str().unwrap().into(),
         dims: float["shape"].as_array().unwrap()[1..]
@@ -57,12 +65,13 @@ fn describe(name: &str) -> Described {
             .map(|d| d.as_u64().unwrap() as usize)
             .collect(),
         scale: float["scale"].as_u64().map(|s| s as usize),
-        labels: inputs.iter().find(|i| i["type"] == "int64").map(|i| {
+        labels: label.map(|i| {
             (
                 i["name"].as_str().unwrap().into(),
                 i["classes"].as_u64().unwrap() as usize,
             )
         }),
+        one_hot: label.is_some_and(|i| i["one_hot"] == true),
     }
 }
 
@@ -98,15 +107,34 @@ fn check(name: &str, exporter: &str) {
             .generate(&z, labels.as_deref())
             .unwrap_or_else(|e| panic!("{name} ({exporter}), batch {n}: {e}"));
         let shape: Vec<usize> = std::iter::once(n).chain(described.dims.clone()).collect();
-        let label_input = described.labels.as_ref().map(|(input, _)| input.as_str());
+        let feed =
+            described
+                .labels
+                .as_ref()
+                .zip(labels.as_deref())
+                .map(|((input, classes), labels)| {
+                    let labels = if described.one_hot {
+                        Labels::OneHot {
+                            labels,
+                            classes: *classes,
+                        }
+                    } else {
+                        Labels::Index(labels)
+                    };
+                    (input.as_str(), labels)
+                });
         let (theirs, their_shape) = ort
-            .generate_named(
-                (&described.float_input, &shape, &z),
-                label_input.zip(labels.as_deref()),
-                "output",
-            )
+            .generate_named((&described.float_input, &shape, &z), feed, "output")
             .unwrap();
         assert_eq!(our_shape, their_shape, "{name} ({exporter})");
+        // Equal flat images would prove nothing: the pixels must vary.
+        let mean = ours.iter().sum::<f32>() / ours.len() as f32;
+        let var = ours.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / ours.len() as f32;
+        assert!(
+            var.sqrt() > 0.01,
+            "{name} ({exporter}): pixel std {}",
+            var.sqrt()
+        );
         let diff = max_abs_diff(&ours, &theirs);
         println!("{name} ({exporter}), batch {n}: max |Δ| = {diff:.2e}");
         assert!(
@@ -124,6 +152,7 @@ fn pytorch_exports_of_the_seed_generators_run_as_in_onnx_runtime() {
         "fashion-tf-g",
         "cgan-mlp-g",
         "wgan-gp-g",
+        "onehot-cgan-g",
         "unet-upscaler",
     ] {
         for exporter in ["torchscript", "dynamo"] {

@@ -134,6 +134,7 @@ pub fn run(node: &Node, inputs: Inputs, device: &Device) -> Result<Vec<Value>, S
         "Constant" => one(constant(node, device)?),
         "Cast" => one(cast(node, inputs, device)?),
         "Resize" => one(Value::Float(Float::R4(resize(node, &inputs)?))),
+        "Clip" => one(Value::Float(clip(node, &inputs)?)),
         "InstanceNormalization" => one(Value::Float(instance_norm(node, &inputs)?)),
         "Slice" => one(layout::slice(inputs, device)?),
         "Transpose" => one(layout::transpose(node, inputs, device)?),
@@ -327,6 +328,29 @@ fn batch_norm(node: &Node, inputs: &Inputs) -> Result<Float, String> {
     let x4 = x.reshape(&[dims[0], channels, spatial, 1])?.as4()?;
     let y = (x4 - mean) / (var + eps).sqrt() * scale + bias;
     Float::R4(y).reshape(&dims)
+}
+
+/// `Clip` (PyTorch's Hardtanh, ReLU6): bounds from inputs 1 and 2 (opset 11+) or the
+/// `min` / `max` attributes (before); either may be absent.
+fn clip(node: &Node, inputs: &Inputs) -> Result<Float, String> {
+    let bound = |i: usize, attr: &str| -> Result<Option<f32>, String> {
+        match optional_float(inputs, i)? {
+            Some(b) if b.dims().iter().product::<usize>() == 1 => Ok(b.values().first().copied()),
+            Some(b) => Err(format!(
+                "input {i} of shape {:?}: a bound is one value",
+                b.dims()
+            )),
+            None => Ok(node.attrs.has(attr).then(|| node.attrs.float(attr, 0.0))),
+        }
+    };
+    let (min, max) = (bound(1, "min")?, bound(2, "max")?);
+    let x = float(inputs, 0)?;
+    Ok(map(x, |t| match (min, max) {
+        (Some(lo), Some(hi)) => t.clamp(lo, hi),
+        (Some(lo), None) => t.clamp_min(lo),
+        (None, Some(hi)) => t.clamp_max(hi),
+        (None, None) => t,
+    }))
 }
 
 /// `InstanceNormalization`: each (image, channel) normalised over its own pixels, then
