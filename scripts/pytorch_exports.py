@@ -7,6 +7,7 @@ For each generator below (the seeds' networks, written the way their write-ups a
 pytorch/examples write them, not from gantry's layer lists) this writes, into OUT_DIR:
   NAME.torchscript.onnx  torch.onnx.export(..., dynamo=False, opset_version=17)
   NAME.dynamo.onnx       torch.onnx.export(..., dynamo=True), PyTorch's default since 2.9
+  dcgan64-netg.external.onnx + .onnx.data   the same with its weights beside it (the default)
   NAME.json              the inputs' names, shapes and types, for the tests that run them
 Weights are random (seeded) and the modules in eval mode: BatchNorm uses running
 statistics, which are perturbed so that folding them into the weights matters.
@@ -181,6 +182,10 @@ def main():
         program = torch.onnx.export(module, example, input_names=names, output_names=["output"],
                                     dynamic_shapes=shapes, dynamo=True, external_data=False)
         program.save(os.path.join(out, f"{name}.dynamo.onnx"), external_data=False)
+        if name == "dcgan64-netg":
+            # What `torch.onnx.export(model, args, "f.onnx")` leaves by default: the graph in
+            # f.onnx, the weights in f.onnx.data beside it.
+            program.save(os.path.join(out, f"{name}.external.onnx"), external_data=True)
         with open(os.path.join(out, f"{name}.json"), "w") as f:
             json.dump({"inputs": inputs}, f, indent=1)
         print(f"{name}: written", flush=True)

@@ -16,7 +16,8 @@ function ask(message, onFrame) {
   const id = ++nextId;
   return new Promise((resolve, reject) => {
     pending.set(id, { resolve, reject, onFrame });
-    worker.postMessage({ ...message, id }, message.bytes ? [message.bytes.buffer] : []);
+    const buffers = [message.bytes, ...(message.external ?? []).map((f) => f.bytes)];
+    worker.postMessage({ ...message, id }, buffers.filter(Boolean).map((b) => b.buffer));
   });
 }
 
@@ -198,20 +199,27 @@ async function upscalePicture(file) {
   }
 }
 
-function loadFile(file) {
-  if (!file) return;
-  file.arrayBuffer().then((buffer) => load({ type: 'load', bytes: new Uint8Array(buffer) }, file.name));
+// A model and, if its weights are kept beside it (PyTorch's `model.onnx.data`), those files.
+async function loadFiles(list) {
+  const files = Array.from(list ?? []);
+  const model = files.find((f) => f.name.toLowerCase().endsWith('.onnx')) ?? files[0];
+  if (!model) return;
+  const others = files.filter((f) => f !== model);
+  const bytes = async (f) => new Uint8Array(await f.arrayBuffer());
+  const external = await Promise.all(others.map(async (f) => ({ name: f.name, bytes: await bytes(f) })));
+  const label = others.length ? `${model.name} (with ${others.map((f) => f.name).join(', ')})` : model.name;
+  load({ type: 'load', bytes: await bytes(model), external }, label);
 }
 
 async function main() {
   models = await (await fetch('models/index.json')).json();
   for (const m of models) $('model').add(new Option(m.title, m.file));
   $('model').onchange = () => load({ type: 'load', url: `models/${$('model').value}` }, $('model').selectedOptions[0].text);
-  $('file').onchange = () => loadFile($('file').files[0]);
+  $('file').onchange = () => loadFiles($('file').files);
   const drop = $('drop');
   drop.ondragover = (e) => { e.preventDefault(); drop.classList.add('over'); };
   drop.ondragleave = () => drop.classList.remove('over');
-  drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); loadFile(e.dataTransfer.files[0]); };
+  drop.ondrop = (e) => { e.preventDefault(); drop.classList.remove('over'); loadFiles(e.dataTransfer.files); };
   $('generate').onclick = generate;
   $('interpolate').onclick = interpolate;
   $('examples').onclick = upscaleExamples;

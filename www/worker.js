@@ -29,7 +29,11 @@ self.onmessage = async ({ data: msg }) => {
     await ready;
     if (msg.type === 'load') {
       const bytes = msg.bytes ?? new Uint8Array(await (await fetch(msg.url)).arrayBuffer());
-      const loaded = Generator.fromBytes(bytes);
+      // Weights kept beside the model (`model.onnx.data`) come as msg.external.
+      const external = msg.external ?? [];
+      const loaded = external.length
+        ? Generator.fromFiles(bytes, external.map((f) => f.name), external.map((f) => f.bytes))
+        : Generator.fromBytes(bytes);
       generator?.free();
       generator = loaded;
       info = generator.metadata();

@@ -166,7 +166,7 @@ impl TensorProto {
     fn local_data(&self) -> Result<(), String> {
         if self.data_location == 1 {
             return Err(format!(
-                "tensor {}: external data is not supported",
+                "tensor {}: its weights are in a file beside the model (external data) that was not read in",
                 self.name
             ));
         }

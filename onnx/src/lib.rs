@@ -8,12 +8,14 @@
 //!
 //! - [`proto`]: the messages.
 //! - [`build`]: small constructors for tensors, attributes, nodes and typed values.
+//! - [`external`]: weights kept in files beside the `.onnx` (external data), read in.
 //! - [`contract`]: what a generator takes and makes, its `gantry.*` metadata, the layout
 //!   of a sample grid and an upscaler's pictures — the one description the trainer, the
 //!   exporter, the browser runtime and (through it) the page share.
 
 pub mod build;
 pub mod contract;
+pub mod external;
 pub mod proto;
 
 pub use proto::*;

@@ -141,7 +141,11 @@ pub struct TensorProto {
     pub raw_data: Vec<u8>,
     #[prost(double, repeated, tag = "10")]
     pub double_data: Vec<f64>,
-    /// `DataLocation`: 0 default, 1 external (not supported by gantry's reader).
+    /// `location`, `offset`, `length` of the bytes in a file beside the model (external
+    /// data, with `data_location` 1): see `external::inline_external_data`.
+    #[prost(message, repeated, tag = "13")]
+    pub external_data: Vec<StringStringEntryProto>,
+    /// `DataLocation`: 0 default, 1 external.
     #[prost(int32, tag = "14")]
     pub data_location: i32,
 }

@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -252,6 +252,24 @@ test('a user file loads through the file input', async () => {
   const { worst } = compare(await lastImages(), reference(fixture, 7, 16));
   assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
   await page.screenshot({ path: path.join(artifacts, 'user-file.png'), fullPage: true });
+});
+
+// PyTorch's default export keeps the weights in `model.onnx.data` beside the model (the
+// files `cargo test`'s web/tests/pytorch.rs wrote with scripts/pytorch_exports.py).
+test('a model whose weights are beside it asks for them, then runs with both files', async () => {
+  const exports = path.join(root, 'target/tmp/pytorch-exports');
+  const onnx = path.join(exports, 'dcgan64-netg.external.onnx');
+  assert.ok(existsSync(onnx), `${onnx} missing: run cargo test --workspace first`);
+  await page.setInputFiles('#file', onnx);
+  await page.waitForSelector('#error:not([hidden])', { timeout: 30_000 });
+  assert.match(await page.textContent('#error'), /dcgan64-netg\.external\.onnx\.data`, a file beside the \.onnx: give that file too/);
+  await page.fill('#seed', '2');
+  await page.fill('#count', '4');
+  await page.setInputFiles('#file', [onnx, `${onnx}.data`]);
+  await page.waitForFunction(() => /Generated 4 images \(seed 2\)/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
+  const images = await lastImages();
+  assert.deepEqual(Array.from(images.shape), [4, 3, 64, 64]);
+  assert.equal(await page.isHidden('#error'), true);
 });
 
 test('a corrupt file shows an error and the page stays usable', async () => {

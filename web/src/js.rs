@@ -2,6 +2,7 @@
 //!
 //! ```js
 //! const g = Generator.fromBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+//! // Weights beside the file (PyTorch's `model.onnx.data`): Generator.fromFiles(bytes, [name], [data])
 //! const info = g.metadata();   // { input, classNames, valueRange, modelKind, …, props, inputs, outputs }
 //! const grid = g.sample(1n, 64);              // `gantry sample --seed 1 --n 64`'s grid
 //! const { width, height, rgba } = drawGrid(grid.data, grid.shape, grid.columns, info.valueRange);
@@ -35,6 +36,31 @@ impl Generator {
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Generator, JsValue> {
         runtime::Generator::from_bytes(bytes)
+            .map(|inner| Generator { inner })
+            .map_err(js_error)
+    }
+
+    /// Load a generator whose weights are in files beside it (PyTorch's dynamo exporter
+    /// writes `model.onnx` + `model.onnx.data`): `names[i]` is the file name the model
+    /// refers to, `contents[i]` its bytes. Throws naming any file still missing.
+    #[wasm_bindgen(js_name = fromFiles)]
+    pub fn from_files(
+        bytes: &[u8],
+        names: Vec<String>,
+        contents: Vec<js_sys::Uint8Array>,
+    ) -> Result<Generator, JsValue> {
+        if names.len() != contents.len() {
+            return Err(js_error(format!(
+                "{} names for {} files",
+                names.len(),
+                contents.len()
+            )));
+        }
+        let files = names
+            .into_iter()
+            .zip(contents.iter().map(js_sys::Uint8Array::to_vec))
+            .collect();
+        runtime::Generator::from_files(bytes, &files)
             .map(|inner| Generator { inner })
             .map_err(js_error)
     }

@@ -45,7 +45,20 @@ impl Generator {
     /// Parse and check an ONNX file. Anything this runtime cannot run is refused here, with
     /// the operator and node named, before any image is asked for.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, RuntimeError> {
-        let model = ModelProto::decode(bytes).map_err(|e| RuntimeError::Decode(e.to_string()))?;
+        Self::from_files(bytes, &HashMap::new())
+    }
+
+    /// [`Generator::from_bytes`] for a model whose weights are in files beside it (ONNX
+    /// external data, PyTorch's `model.onnx.data`): `external` maps each file name to its
+    /// bytes.
+    pub fn from_files(
+        bytes: &[u8],
+        external: &HashMap<String, Vec<u8>>,
+    ) -> Result<Self, RuntimeError> {
+        let mut model =
+            ModelProto::decode(bytes).map_err(|e| RuntimeError::Decode(e.to_string()))?;
+        gantry_onnx::external::inline_external_data(&mut model, external)
+            .map_err(RuntimeError::Unsupported)?;
         if model.graph.is_none() {
             return Err(RuntimeError::Decode("no graph in the file".into()));
         }

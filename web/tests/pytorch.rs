@@ -167,3 +167,31 @@ fn pytorch_exports_of_the_seed_generators_run_as_in_onnx_runtime() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// PyTorch's default `torch.onnx.export(model, args, "f.onnx")` keeps the weights in
+/// `f.onnx.data`: alone, the `.onnx` is refused with that file named; with it, it runs as
+/// ONNX Runtime runs it (which reads the file from disk beside the model).
+#[test]
+fn weights_beside_the_file_are_asked_for_then_used() {
+    let file = exports().join("dcgan64-netg.external.onnx");
+    let bytes = std::fs::read(&file).unwrap();
+    let alone = Generator::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(
+        alone.contains(
+            "`dcgan64-netg.external.onnx.data`, a file beside the .onnx: give that file too"
+        ),
+        "{alone}"
+    );
+    let data = std::fs::read(exports().join("dcgan64-netg.external.onnx.data")).unwrap();
+    let files =
+        std::collections::HashMap::from([("dcgan64-netg.external.onnx.data".to_string(), data)]);
+    let generator = Generator::from_files(&bytes, &files).unwrap();
+    let z = normal_batch(7, Stream::Sample, 2, 2, 100);
+    let (ours, _) = generator.generate(&z, None).unwrap();
+    let (theirs, _) = OrtGenerator::open(&file)
+        .unwrap()
+        .generate_named(("input", &[2, 100, 1, 1], &z), None, "output")
+        .unwrap();
+    let diff = max_abs_diff(&ours, &theirs);
+    assert!(diff <= 1e-5, "max |Δ| = {diff:e}");
+}
