@@ -284,3 +284,13 @@ test('a corrupt file shows an error and the page stays usable', async () => {
   assert.equal(await page.isHidden('#error'), true);
   assert.ok(!consoleLines.some((l) => l.startsWith('pageerror')), consoleLines.join('\n'));
 });
+
+test('the file input can be reached from the keyboard', async () => {
+  await page.evaluate(() => document.activeElement?.blur());
+  const reached = [];
+  for (let i = 0; i < 30 && !reached.includes('file'); i++) {
+    await page.keyboard.press('Tab');
+    reached.push(await page.evaluate(() => document.activeElement?.id ?? ''));
+  }
+  assert.ok(reached.includes('file'), `Tab went through ${reached.join(', ')}`);
+});
