@@ -107,6 +107,8 @@ pub struct IoInfo {
 
 #[derive(Debug, Clone)]
 pub struct Graph {
+    /// The default domain's opset the file was written for (errors name it).
+    pub opset: i64,
     pub nodes: Vec<Node>,
     pub initializers: HashMap<String, Value>,
     pub inputs: Vec<IoInfo>,
@@ -176,6 +178,11 @@ impl Graph {
                 ));
             }
         }
+        let opset = model
+            .opset_import
+            .iter()
+            .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+            .map_or(1, |o| o.version);
         let mut initializers = HashMap::new();
         for t in &graph.initializer {
             initializers.insert(t.name.clone(), tensor_value(t, device)?);
@@ -216,7 +223,7 @@ impl Graph {
             }
             if !SUPPORTED_OPS.contains(&node.op.as_str()) {
                 return Err(format!(
-                    "unsupported ONNX operator `{}` ({}); this runtime supports {}",
+                    "unsupported ONNX operator `{}` ({}, opset {opset}); this runtime supports {}",
                     node.op,
                     node.label(),
                     SUPPORTED_OPS.join(", ")
@@ -247,6 +254,7 @@ impl Graph {
             .map(|p| (p.key.clone(), p.value.clone()))
             .collect();
         Ok(Self {
+            opset,
             nodes,
             initializers,
             inputs,

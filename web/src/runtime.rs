@@ -309,7 +309,7 @@ fn execute(
             })
             .collect();
         let outputs = ops::run(node, inputs, device).map_err(|reason| RuntimeError::Node {
-            node: node.label(),
+            node: format!("{} (opset {})", node.label(), graph.opset),
             reason,
         })?;
         for (name, value) in node.outputs.iter().zip(outputs) {

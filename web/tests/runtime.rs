@@ -331,7 +331,9 @@ fn an_unsupported_operator_is_named() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("unsupported ONNX operator `Softmax`") && err.contains("/Softmax"),
+        err.contains("unsupported ONNX operator `Softmax`")
+            && err.contains("/Softmax")
+            && err.contains("opset "),
         "{err}"
     );
 }
