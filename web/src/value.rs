@@ -78,8 +78,8 @@ impl Float {
 
     pub fn reshape(self, dims: &[usize]) -> Result<Self, String> {
         let have: usize = self.dims().iter().product();
-        let want: usize = dims.iter().product();
-        if have != want {
+        let want = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if want != Some(have) {
             return Err(format!(
                 "cannot reshape {:?} ({have} values) to {dims:?}",
                 self.dims()

@@ -64,6 +64,49 @@ fn pair(values: Option<Vec<i64>>, default: usize, what: &str) -> Result<[usize; 
     }
 }
 
+/// Strides and dilations: 0 would divide by zero (burn panics on it).
+fn positive_pair(values: Option<Vec<i64>>, what: &str) -> Result<[usize; 2], String> {
+    let p = pair(values, 1, what)?;
+    if p.contains(&0) {
+        return Err(format!("{what} {p:?}: must be at least 1"));
+    }
+    Ok(p)
+}
+
+/// Check the sizes burn would otherwise panic on: the kernel's reach must fit in the padded
+/// input, and the bias must have one value per output channel.
+fn check_window(
+    input: [usize; 2],
+    kernel: [usize; 2],
+    pads: [(usize, usize); 2],
+    dilations: [usize; 2],
+    bias: Option<&Tensor<1>>,
+    out_channels: usize,
+) -> Result<(), String> {
+    for i in 0..2 {
+        let reach = dilations[i]
+            .checked_mul(kernel[i].saturating_sub(1))
+            .and_then(|r| r.checked_add(1));
+        let room = input[i]
+            .checked_add(pads[i].0)
+            .and_then(|r| r.checked_add(pads[i].1));
+        if kernel[i] == 0 || reach.zip(room).is_none_or(|(reach, room)| reach > room) {
+            return Err(format!(
+                "a {kernel:?} kernel (dilations {dilations:?}) does not fit a {input:?} input padded by {pads:?}"
+            ));
+        }
+    }
+    if let Some(b) = bias
+        && b.dims()[0] != out_channels
+    {
+        return Err(format!(
+            "{} bias values for {out_channels} output channels",
+            b.dims()[0]
+        ));
+    }
+    Ok(())
+}
+
 fn check_auto_pad(node: &Node) -> Result<(), String> {
     match node.attrs.string("auto_pad").as_deref() {
         None | Some("NOTSET") | Some("") => Ok(()),
@@ -236,8 +279,8 @@ fn conv(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
     let x = float(inputs, 0)?.as4()?;
     let w = float(inputs, 1)?.as4()?;
     let bias = optional_float(inputs, 2)?.map(Float::as1).transpose()?;
-    let strides = pair(node.attrs.ints("strides"), 1, "strides")?;
-    let dilations = pair(node.attrs.ints("dilations"), 1, "dilations")?;
+    let strides = positive_pair(node.attrs.ints("strides"), "strides")?;
+    let dilations = positive_pair(node.attrs.ints("dilations"), "dilations")?;
     let pads = match node.attrs.ints("pads") {
         None => [(0, 0), (0, 0)],
         Some(p) if p.len() == 4 && p.iter().all(|&v| v >= 0) => [
@@ -247,14 +290,15 @@ fn conv(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
         Some(p) => return Err(format!("pads {p:?}: expected four non-negative values")),
     };
     let groups = node.attrs.int("group", 1).max(1) as usize;
-    let [_, c, _, _] = x.dims();
-    let [_, wc, _, _] = w.dims();
-    if c != wc * groups {
+    let [_, c, h, wi] = x.dims();
+    let [out, wc, kh, kw] = w.dims();
+    if Some(c) != wc.checked_mul(groups) || out % groups != 0 {
         return Err(format!(
-            "input has {c} channels, the weight expects {}",
-            wc * groups
+            "input has {c} channels, the weight [{out}, {wc}, {kh}, {kw}] with {groups} groups expects {}",
+            wc.saturating_mul(groups)
         ));
     }
+    check_window([h, wi], [kh, kw], pads, dilations, bias.as_ref(), out)?;
     Ok(conv2d(
         x,
         w,
@@ -273,8 +317,8 @@ fn conv_transpose(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
     let x = float(inputs, 0)?.as4()?;
     let w = float(inputs, 1)?.as4()?;
     let bias = optional_float(inputs, 2)?.map(Float::as1).transpose()?;
-    let strides = pair(node.attrs.ints("strides"), 1, "strides")?;
-    let dilations = pair(node.attrs.ints("dilations"), 1, "dilations")?;
+    let strides = positive_pair(node.attrs.ints("strides"), "strides")?;
+    let dilations = positive_pair(node.attrs.ints("dilations"), "dilations")?;
     let output_padding = pair(node.attrs.ints("output_padding"), 0, "output_padding")?;
     let padding = match node.attrs.ints("pads") {
         None => [0, 0],
@@ -289,9 +333,41 @@ fn conv_transpose(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
     };
     let groups = node.attrs.int("group", 1).max(1) as usize;
     let [_, c, _, _] = x.dims();
-    let [wc, _, _, _] = w.dims();
-    if c != wc {
-        return Err(format!("input has {c} channels, the weight expects {wc}"));
+    let [wc, per_group, kh, kw] = w.dims();
+    if c != wc || c % groups != 0 {
+        return Err(format!(
+            "input has {c} channels, the weight expects {wc} in {groups} groups"
+        ));
+    }
+    if output_padding[0] >= strides[0].max(dilations[0])
+        || output_padding[1] >= strides[1].max(dilations[1])
+    {
+        return Err(format!(
+            "output_padding {output_padding:?} must be smaller than the stride or dilation"
+        ));
+    }
+    // The output must have at least one pixel: (in − 1)·s + d·(k − 1) + 1 + op > 2·pad.
+    let [_, _, h, wi] = x.dims();
+    for (i, (size, k)) in [(h, kh), (wi, kw)].into_iter().enumerate() {
+        let full = size
+            .saturating_sub(1)
+            .saturating_mul(strides[i])
+            .saturating_add(dilations[i].saturating_mul(k.saturating_sub(1)))
+            .saturating_add(1 + output_padding[i]);
+        if k == 0 || full <= 2 * padding[i] {
+            return Err(format!(
+                "pads {padding:?} leave no output for a {size}-pixel input and a {k}-wide kernel"
+            ));
+        }
+    }
+    if let Some(b) = &bias
+        && b.dims()[0] != per_group * groups
+    {
+        return Err(format!(
+            "{} bias values for {} output channels",
+            b.dims()[0],
+            per_group * groups
+        ));
     }
     Ok(conv_transpose2d(
         x,
@@ -538,12 +614,18 @@ fn reshape(node: &Node, inputs: Inputs) -> Result<Value, String> {
             _ => return Err(format!("shape {target:?} is not valid")),
         }
     }
+    // The target comes from the file: its product may overflow, and is then no match.
+    let known = out.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
     if let Some(i) = infer {
-        let known: usize = out.iter().product();
-        if known == 0 || total % known != 0 {
+        let known = known.filter(|&k| k != 0 && total % k == 0);
+        let Some(known) = known else {
             return Err(format!("cannot reshape {dims:?} to {target:?}"));
-        }
+        };
         out[i] = total / known;
+    } else if known != Some(total) {
+        return Err(format!(
+            "cannot reshape {dims:?} ({total} values) to {target:?}"
+        ));
     }
     match x {
         Value::Float(f) => Ok(Value::Float(f.reshape(&out)?)),
@@ -691,6 +773,18 @@ fn concat(node: &Node, inputs: Inputs) -> Result<Value, String> {
             Value::Int(_) => Err("Concat of float and integer tensors: insert a Cast".to_string()),
         })
         .collect::<Result<_, _>>()?;
+    // burn panics on parts that differ off the axis; a file must not be able to do that.
+    let shape = floats[0].dims();
+    if let Some(other) = floats.iter().map(Float::dims).find(|d| {
+        d.iter()
+            .zip(&shape)
+            .enumerate()
+            .any(|(i, (x, y))| i != a && x != y)
+    }) {
+        return Err(format!(
+            "Concat on axis {a} of shapes {shape:?} and {other:?}: they differ off that axis"
+        ));
+    }
     macro_rules! cat {
         ($variant:ident) => {{
             let parts = floats
