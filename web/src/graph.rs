@@ -1,46 +1,12 @@
 //! A `ModelProto` parsed and checked into what the runtime executes.
 
+use crate::ops::registry as ops;
 use crate::value::{Float, Ints, Value};
 use burn::tensor::Device;
 use gantry_onnx::{
     AttributeProto, DimensionValue, ModelProto, TensorProto, ValueInfoProto, data_type,
 };
 use std::collections::{HashMap, HashSet};
-
-/// The operators this runtime implements (ONNX default domain).
-pub const SUPPORTED_OPS: &[&str] = &[
-    "Add",
-    "BatchNormalization",
-    "Cast",
-    "Clip",
-    "Concat",
-    "Constant",
-    "ConstantOfShape",
-    "Conv",
-    "ConvTranspose",
-    "Div",
-    "Dropout",
-    "Flatten",
-    "Gather",
-    "Gemm",
-    "Identity",
-    "InstanceNormalization",
-    "LeakyRelu",
-    "MatMul",
-    "Mul",
-    "Pad",
-    "Relu",
-    "Reshape",
-    "Resize",
-    "Shape",
-    "Sigmoid",
-    "Slice",
-    "Squeeze",
-    "Sub",
-    "Tanh",
-    "Transpose",
-    "Unsqueeze",
-];
 
 /// A node's attributes by name.
 #[derive(Debug, Clone, Default)]
@@ -221,12 +187,16 @@ impl Graph {
                     n.domain
                 ));
             }
-            if !SUPPORTED_OPS.contains(&node.op.as_str()) {
+            if !ops::is_supported(&node.op) {
                 return Err(format!(
                     "unsupported ONNX operator `{}` ({}, opset {opset}); this runtime supports {}",
                     node.op,
                     node.label(),
-                    SUPPORTED_OPS.join(", ")
+                    ops::OPERATORS
+                        .iter()
+                        .map(|(name, _)| *name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ));
             }
             if let Some(missing) = n

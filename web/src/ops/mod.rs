@@ -1,8 +1,10 @@
 //! ONNX operators on burn tensors (floats) and host integers (shape arithmetic).
 
 mod layout;
+pub mod registry;
 
 pub use layout::MAX_ELEMENTS;
+pub use registry::{OPERATORS, is_supported};
 
 use crate::graph::{Node, tensor_value};
 use crate::value::{Float, Ints, Value};
@@ -496,6 +498,13 @@ fn gemm(node: &Node, inputs: &Inputs) -> Result<Tensor<2>, String> {
 
 fn matmul(a: Float, b: Float) -> Result<Float, String> {
     let rank = a.rank().max(b.rank()).max(2);
+    let (da, db) = (a.clone().lift(rank)?.dims(), b.clone().lift(rank)?.dims());
+    // burn panics on these; the file decides them.
+    if da[rank - 1] != db[rank - 2] || da[..rank - 2] != db[..rank - 2] {
+        return Err(format!(
+            "MatMul of shapes {da:?} and {db:?}: the sizes do not line up"
+        ));
+    }
     match (a.lift(rank)?, b.lift(rank)?) {
         (Float::R2(a), Float::R2(b)) => Ok(Float::R2(a.matmul(b))),
         (Float::R3(a), Float::R3(b)) => Ok(Float::R3(a.matmul(b))),
@@ -535,13 +544,15 @@ fn binary(op: &str, inputs: Inputs) -> Result<Value, String> {
                 ));
             }
             let data = (0..n)
-                .map(|i| match op {
-                    "Add" => Ok(at(&a, i) + at(&b, i)),
-                    "Sub" => Ok(at(&a, i) - at(&b, i)),
-                    "Mul" => Ok(at(&a, i) * at(&b, i)),
-                    _ => at(&a, i)
-                        .checked_div(at(&b, i))
-                        .ok_or("integer division by zero".to_string()),
+                .map(|i| {
+                    let (x, y) = (at(&a, i), at(&b, i));
+                    match op {
+                        "Add" => x.checked_add(y),
+                        "Sub" => x.checked_sub(y),
+                        "Mul" => x.checked_mul(y),
+                        _ => x.checked_div(y),
+                    }
+                    .ok_or_else(|| format!("{op} of {x} and {y} overflows or divides by zero"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let dims = if a.data.len() >= b.data.len() {
