@@ -150,7 +150,16 @@ impl Graph {
             .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
             .map_or(1, |o| o.version);
         let mut initializers = HashMap::new();
+        let mut weight_bytes = 0usize;
         for t in &graph.initializer {
+            weight_bytes = weight_bytes.saturating_add(t.element_count()?.saturating_mul(4));
+            if weight_bytes > crate::budget::bytes() {
+                return Err(format!(
+                    "the weights pass the memory budget of {} MiB at `{}` (setMemoryBudget raises it)",
+                    crate::budget::bytes() >> 20,
+                    t.name
+                ));
+            }
             initializers.insert(t.name.clone(), tensor_value(t, device)?);
         }
         let inputs: Vec<IoInfo> = graph

@@ -3,6 +3,7 @@
 //! ```js
 //! const g = Generator.fromBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()));
 //! // Weights beside the file (PyTorch's `model.onnx.data`): Generator.fromFiles(bytes, [name], [data])
+//! // setMemoryBudget(256 << 20);   // refuse files and runs past 256 MiB (default 1 GiB)
 //! const info = g.metadata();   // { input, classNames, valueRange, modelKind, …, props, inputs, outputs }
 //! const grid = g.sample(1n, 64);              // `gantry sample --seed 1 --n 64`'s grid
 //! const { width, height, rgba } = drawGrid(grid.data, grid.shape, grid.columns, info.valueRange);
@@ -20,6 +21,19 @@
 use crate::runtime;
 use gantry_onnx::contract::{GridLayout, grid, pictures};
 use wasm_bindgen::prelude::*;
+
+/// The memory budget in bytes (1 GiB unless lowered): every size a file decides, the
+/// weights and the values a run holds are checked against it.
+#[wasm_bindgen(js_name = memoryBudget)]
+pub fn memory_budget() -> usize {
+    crate::budget::bytes()
+}
+
+/// Lower (or raise) the memory budget for every later load and run; at least 1 MiB.
+#[wasm_bindgen(js_name = setMemoryBudget)]
+pub fn set_memory_budget(bytes: usize) {
+    crate::budget::set_bytes(bytes);
+}
 
 #[wasm_bindgen]
 pub struct Generator {

@@ -3,12 +3,14 @@
 //!
 //! - [`value`]: tensors of any rank (burn is rank-typed, ONNX is not) and host-side integers
 //!   for the shape arithmetic exporters emit.
+//! - [`budget`]: the memory budget every size a file decides is checked against.
 //! - [`graph`]: parsing and checking a `ModelProto` into nodes this runtime can run.
 //! - [`ops`]: the operators, each on burn tensors.
 //! - [`runtime`]: [`runtime::Generator`]: load, describe, generate.
 //! - [`js`]: the wasm-bindgen API (`Generator.fromBytes`, `metadata()`, `generate()`,
 //!   `sampleLatent()`).
 
+pub mod budget;
 pub mod graph;
 pub mod js;
 pub mod ops;

@@ -293,6 +293,8 @@ fn execute(
     output: &str,
     device: &Device,
 ) -> Result<(Vec<f32>, Vec<usize>), RuntimeError> {
+    // Every value is kept to the end of the run: what it holds is their sum.
+    let mut held: usize = values.values().map(value_bytes).sum();
     for node in &graph.nodes {
         let inputs = node
             .inputs
@@ -313,7 +315,18 @@ fn execute(
             reason,
         })?;
         for (name, value) in node.outputs.iter().zip(outputs) {
+            held = held.saturating_add(value_bytes(&value));
             values.insert(name.clone(), value);
+        }
+        if held > crate::budget::bytes() {
+            return Err(RuntimeError::Node {
+                node: format!("{} (opset {})", node.label(), graph.opset),
+                reason: format!(
+                    "the values held reach {} MiB, past the memory budget of {} MiB: ask for fewer images, or raise it with setMemoryBudget",
+                    held >> 20,
+                    crate::budget::bytes() >> 20
+                ),
+            });
         }
     }
     match values.remove(output) {
@@ -328,6 +341,14 @@ fn execute(
             "output `{output}` was not computed"
         ))),
     }
+}
+
+fn value_bytes(value: &Value) -> usize {
+    let count: usize = value.dims().iter().product();
+    count.saturating_mul(match value {
+        Value::Float(_) => 4,
+        Value::Int(_) => 8,
+    })
 }
 
 /// The kind of generator a graph is, from its input and output shapes and types: a float

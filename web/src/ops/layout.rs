@@ -9,10 +9,6 @@ use crate::graph::Node;
 use crate::value::{Float, Ints, Value};
 use burn::tensor::Device;
 
-/// The most elements a value made from a file's numbers may have (1 GiB of float32): a
-/// hostile ConstantOfShape or Pad is refused before it allocates.
-pub const MAX_ELEMENTS: usize = 1 << 28;
-
 /// A value's flat contents, of either kind, with its shape.
 enum Flat {
     Float(Vec<f32>),
@@ -36,11 +32,10 @@ fn rebuild(flat: Flat, dims: Vec<usize>, device: &Device) -> Result<Value, Strin
     })
 }
 
+/// A value made from a file's numbers is refused past the memory budget before it is
+/// allocated (a hostile ConstantOfShape or Pad).
 fn count(dims: &[usize]) -> Result<usize, String> {
-    dims.iter()
-        .try_fold(1usize, |n, &d| n.checked_mul(d))
-        .filter(|&n| n <= MAX_ELEMENTS)
-        .ok_or_else(|| format!("shape {dims:?} holds more than {MAX_ELEMENTS} values"))
+    crate::budget::check_values(dims, "a value")
 }
 
 fn strides(dims: &[usize]) -> Vec<usize> {
@@ -346,7 +341,7 @@ mod tests {
             vec![ints_value(&[2], &[1 << 20, 1 << 20])],
             &device,
         );
-        assert!(huge.unwrap_err().contains("more than"));
+        assert!(huge.unwrap_err().contains("memory budget"));
         let negative = constant_of_shape(
             &node("ConstantOfShape"),
             vec![ints_value(&[1], &[-3])],
@@ -359,7 +354,7 @@ mod tests {
             vec![x.clone(), ints_value(&[2], &[0, 1 << 40])],
             &device,
         );
-        assert!(big_pad.unwrap_err().contains("more than"));
+        assert!(big_pad.unwrap_err().contains("memory budget"));
         let zero_step = slice(
             vec![
                 x,

@@ -3,7 +3,6 @@
 mod layout;
 pub mod registry;
 
-pub use layout::MAX_ELEMENTS;
 pub use registry::{OPERATORS, is_supported};
 
 use crate::graph::{Node, tensor_value};
@@ -259,6 +258,7 @@ fn resize(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
     match factors.as_slice() {
         [1.0, 1.0, sh, sw] if integer(*sh).is_some() && sh == sw => {
             let s = integer(*sh).expect("checked");
+            crate::budget::check_values(&[n, c, h, s, w, s], "the resized image")?;
             Ok(x.reshape([n, c, h, 1, w, 1])
                 .expand([n, c, h, s, w, s])
                 .reshape([n, c, h * s, w * s]))
@@ -362,6 +362,23 @@ fn conv_transpose(node: &Node, inputs: &Inputs) -> Result<Tensor<4>, String> {
             ));
         }
     }
+    let out_size = |i: usize, size: usize, k: usize| {
+        (size.saturating_sub(1))
+            .saturating_mul(strides[i])
+            .saturating_add(dilations[i].saturating_mul(k.saturating_sub(1)))
+            .saturating_add(1 + output_padding[i])
+            .saturating_sub(2 * padding[i])
+    };
+    let [n, ..] = x.dims();
+    crate::budget::check_values(
+        &[
+            n,
+            per_group.saturating_mul(groups),
+            out_size(0, h, kh),
+            out_size(1, wi, kw),
+        ],
+        "the ConvTranspose output",
+    )?;
     if let Some(b) = &bias
         && b.dims()[0] != per_group * groups
     {
