@@ -431,3 +431,62 @@ fn a_pix2pix_upscaler_matches_onnx_runtime() {
     let err = ours.generate(&[0.0; 15], None).unwrap_err().to_string();
     assert!(err.contains("source image size [1, 4, 4]"), "{err}");
 }
+
+/// A graph thousands of nodes long loads and runs (the runtime walks nodes in a loop, never
+/// by recursion), and its value is what the chain computes; an input of another element
+/// type is refused at load.
+#[test]
+fn a_graph_thousands_of_nodes_deep_runs_and_wrong_types_are_refused() {
+    let depth = 5_000;
+    let mut nodes = Vec::with_capacity(depth);
+    let name = |i: usize| {
+        if i == 0 {
+            "z".to_string()
+        } else {
+            format!("v{i}")
+        }
+    };
+    for i in 0..depth {
+        let op = if i % 2 == 0 { "Relu" } else { "Identity" };
+        let out = if i + 1 == depth {
+            "image".to_string()
+        } else {
+            name(i + 1)
+        };
+        nodes.push(node(op, &format!("/n{i}"), &[&name(i)], &[&out], vec![]));
+    }
+    let model = |input_type: i32| ModelProto {
+        ir_version: 8,
+        opset_import: vec![OperatorSetIdProto {
+            domain: String::new(),
+            version: 17,
+        }],
+        graph: Some(GraphProto {
+            name: "deep".into(),
+            node: nodes.clone(),
+            input: vec![value_info(
+                "z",
+                input_type,
+                &[Dim::Named("N".into()), Dim::Fixed(4)],
+            )],
+            output: vec![value_info(
+                "image",
+                data_type::FLOAT,
+                &[Dim::Named("N".into()), Dim::Fixed(4)],
+            )],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let generator = Generator::from_bytes(&model(data_type::FLOAT).encode_to_vec()).unwrap();
+    let (out, shape) = generator.generate(&[-1.0, 2.0, -3.0, 4.0], None).unwrap();
+    assert_eq!((out, shape), (vec![0.0, 2.0, 0.0, 4.0], vec![1, 4]));
+    let double = 11; // ONNX DOUBLE
+    let err = Generator::from_bytes(&model(double).encode_to_vec())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("inputs `z`") && err.contains("float32"),
+        "{err}"
+    );
+}
