@@ -240,6 +240,79 @@ pub fn pad(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String
     rebuild(out, out_dims, device)
 }
 
+/// `Expand`: broadcast to `shape` (input 1) by the NumPy rules — sizes 1 stretch, the
+/// shorter shape is aligned on the right.
+pub fn expand(inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let shape = ints(&inputs, 1)?.data;
+    let (flat, dims) = flatten(first(inputs)?);
+    let rank = dims.len().max(shape.len());
+    let pad = |v: &[usize]| -> Vec<usize> {
+        std::iter::repeat_n(1, rank - v.len())
+            .chain(v.iter().copied())
+            .collect()
+    };
+    let target: Vec<usize> = shape
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("Expand to {shape:?}: a negative size")))
+        .collect::<Result<_, _>>()?;
+    let (input, target) = (pad(&dims), pad(&target));
+    let mut out_dims = Vec::with_capacity(rank);
+    for (&a, &b) in input.iter().zip(&target) {
+        out_dims.push(match (a, b) {
+            (a, b) if a == b || b == 1 => a,
+            (1, b) => b,
+            _ => return Err(format!("cannot expand {dims:?} to {shape:?}")),
+        });
+    }
+    count(&out_dims)?;
+    let in_strides = strides(&input);
+    let out = remap(flat, &out_dims, 0.0, |index| {
+        Some(
+            index
+                .iter()
+                .enumerate()
+                .map(|(a, &i)| if input[a] == 1 { 0 } else { i * in_strides[a] })
+                .sum(),
+        )
+    });
+    rebuild(out, out_dims, device)
+}
+
+/// `Tile`: the input repeated `repeats[i]` times along each axis.
+pub fn tile(inputs: Inputs, device: &Device) -> Result<Value, String> {
+    let repeats = ints(&inputs, 1)?.data;
+    let (flat, dims) = flatten(first(inputs)?);
+    if repeats.len() != dims.len() {
+        return Err(format!(
+            "{} repeats for a rank-{} input",
+            repeats.len(),
+            dims.len()
+        ));
+    }
+    let out_dims: Vec<usize> = dims
+        .iter()
+        .zip(&repeats)
+        .map(|(&d, &r)| {
+            usize::try_from(r)
+                .ok()
+                .and_then(|r| d.checked_mul(r))
+                .ok_or_else(|| format!("repeats {repeats:?}: negative or too large"))
+        })
+        .collect::<Result<_, _>>()?;
+    count(&out_dims)?;
+    let in_strides = strides(&dims);
+    let out = remap(flat, &out_dims, 0.0, |index| {
+        Some(
+            index
+                .iter()
+                .enumerate()
+                .map(|(a, &i)| (i % dims[a]) * in_strides[a])
+                .sum(),
+        )
+    });
+    rebuild(out, out_dims, device)
+}
+
 /// `ConstantOfShape`: a tensor of the shape its input gives, filled with `value` (default
 /// float 0).
 pub fn constant_of_shape(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
@@ -334,6 +407,22 @@ mod tests {
     }
 
     #[test]
+    fn expand_and_tile_repeat_values_as_numpy_does() {
+        let device = Device::flex();
+        let column = ints_value(&[2, 1], &[1, 2]);
+        let expanded = expand(vec![column.clone(), ints_value(&[2], &[2, 3])], &device).unwrap();
+        assert_eq!(data(expanded), (vec![2, 3], vec![1, 1, 1, 2, 2, 2]));
+        let lifted = expand(
+            vec![ints_value(&[3], &[4, 5, 6]), ints_value(&[2], &[2, 1])],
+            &device,
+        );
+        assert_eq!(data(lifted.unwrap()), (vec![2, 3], vec![4, 5, 6, 4, 5, 6]));
+        assert!(expand(vec![column.clone(), ints_value(&[2], &[3, 3])], &device).is_err());
+        let tiled = tile(vec![column, ints_value(&[2], &[2, 2])], &device).unwrap();
+        assert_eq!(data(tiled), (vec![4, 2], vec![1, 1, 2, 2, 1, 1, 2, 2]));
+    }
+
+    #[test]
     fn hostile_sizes_are_refused_before_allocating() {
         let device = Device::flex();
         let huge = constant_of_shape(
@@ -355,6 +444,19 @@ mod tests {
             &device,
         );
         assert!(big_pad.unwrap_err().contains("memory budget"));
+        let huge_expand = expand(
+            vec![
+                ints_value(&[1], &[1]),
+                ints_value(&[2], &[1 << 31, 1 << 31]),
+            ],
+            &device,
+        );
+        assert!(huge_expand.unwrap_err().contains("memory budget"));
+        let huge_tile = tile(
+            vec![ints_value(&[1], &[1]), ints_value(&[1], &[1 << 40])],
+            &device,
+        );
+        assert!(huge_tile.unwrap_err().contains("memory budget"));
         let zero_step = slice(
             vec![
                 x,

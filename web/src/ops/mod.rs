@@ -184,6 +184,8 @@ pub fn run(node: &Node, inputs: Inputs, device: &Device) -> Result<Vec<Value>, S
         "Transpose" => one(layout::transpose(node, inputs, device)?),
         "Pad" => one(layout::pad(node, inputs, device)?),
         "ConstantOfShape" => one(layout::constant_of_shape(node, inputs, device)?),
+        "Expand" => one(layout::expand(inputs, device)?),
+        "Tile" => one(layout::tile(inputs, device)?),
         other => Err(format!("unsupported ONNX operator `{other}`")),
     }
 }

@@ -39,6 +39,10 @@ pub const OPERATORS: &[(&str, &str)] = &[
     ),
     ("Div", "as Add"),
     ("Dropout", "inference: passes its input through"),
+    (
+        "Expand",
+        "NumPy broadcasting to the shape input, within the memory budget",
+    ),
     ("Flatten", "any `axis`"),
     (
         "Gather",
@@ -72,6 +76,7 @@ pub const OPERATORS: &[(&str, &str)] = &[
     ("Squeeze", "`axes` as attribute or input (opset 13+)"),
     ("Sub", "as Add"),
     ("Tanh", ""),
+    ("Tile", "`repeats` input, within the memory budget"),
     ("Transpose", "`perm`"),
     ("Unsqueeze", "`axes` as attribute or input (opset 13+)"),
 ];
