@@ -112,13 +112,13 @@ class OneHotCganG(nn.Module):
 
 
 class UnetUpscaler(nn.Module):
-    """A Pix2Pix-style face upscaler as PyTorch users write one: nn.Upsample to the target
-    size, then a small U-Net (Conv + LeakyReLU + InstanceNorm down, ConvTranspose + ReLU +
+    """A Pix2Pix-style face upscaler as PyTorch users write one: nn.Upsample (nearest or
+    bilinear) to the target size, then a small U-Net (Conv + LeakyReLU + InstanceNorm down, ConvTranspose + ReLU +
     InstanceNorm + Dropout up, skips by torch.cat), ZeroPad2d before the last conv, tanh."""
 
-    def __init__(self, scale=4, f=16):
+    def __init__(self, scale=4, f=16, mode="nearest"):
         super().__init__()
-        self.up = nn.Upsample(scale_factor=scale, mode="nearest")
+        self.up = nn.Upsample(scale_factor=scale, mode=mode)
         self.d1 = nn.Sequential(nn.Conv2d(3, f, 4, 2, 1), nn.LeakyReLU(0.2))
         self.d2 = nn.Sequential(nn.Conv2d(f, f * 2, 4, 2, 1), nn.InstanceNorm2d(f * 2, affine=True), nn.LeakyReLU(0.2))
         self.u1 = nn.Sequential(nn.ConvTranspose2d(f * 2, f, 4, 2, 1), nn.InstanceNorm2d(f, affine=True), nn.Dropout(0.5), nn.ReLU())
@@ -150,6 +150,8 @@ def generators():
          [{"name": "z", "shape": ["N", 64], "type": "float32"},
           {"name": "y", "shape": ["N", 10], "type": "float32", "one_hot": True, "classes": 10}]),
         ("unet-upscaler", UnetUpscaler(), (torch.tanh(torch.randn(2, 3, 16, 16)),),
+         [{"name": "image", "shape": ["N", 3, 16, 16], "type": "float32", "scale": 4}]),
+        ("unet-bilinear", UnetUpscaler(mode="bilinear"), (torch.tanh(torch.randn(2, 3, 16, 16)),),
          [{"name": "image", "shape": ["N", 3, 16, 16], "type": "float32", "scale": 4}]),
     ]
 

@@ -154,6 +154,7 @@ fn pytorch_exports_of_the_seed_generators_run_as_in_onnx_runtime() {
         "wgan-gp-g",
         "onehot-cgan-g",
         "unet-upscaler",
+        "unet-bilinear",
     ] {
         for exporter in ["torchscript", "dynamo"] {
             if let Err(e) = std::panic::catch_unwind(|| check(name, exporter)) {

@@ -65,7 +65,7 @@ pub const OPERATORS: &[(&str, &str)] = &[
     ),
     (
         "Resize",
-        "nearest, equal integer factors on height and width, by `scales` or `sizes` (opset 10 form, opset 18 `axes`)",
+        "nearest (equal integer factors on height and width) and linear (any factors; half_pixel, pytorch_half_pixel, align_corners, asymmetric), by `scales` or `sizes` (opset 10 form, opset 18 `axes`)",
     ),
     ("Shape", "`start`, `end`"),
     ("Sigmoid", ""),
