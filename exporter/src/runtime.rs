@@ -94,18 +94,9 @@ impl OrtGenerator {
         n: usize,
         labels: Option<&[i64]>,
     ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
-        let latent = z.len() / n;
-        let z = Tensor::from_array(([n, latent], z.to_vec())).context("z tensor")?;
-        let outputs = match labels {
-            Some(labels) => {
-                let labels = Tensor::from_array(([n], labels.to_vec())).context("label tensor")?;
-                self.session
-                    .run(ort::inputs![LATENT_INPUT => z, LABEL_INPUT => labels])
-            }
-            None => self.session.run(ort::inputs![LATENT_INPUT => z]),
-        }
-        .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
-        image_output(&outputs)
+        let shape = [n, z.len() / n.max(1)];
+        let labels = labels.map(|l| (LABEL_INPUT, Labels::Index(l)));
+        self.generate_named((LATENT_INPUT, &shape, z), labels, IMAGE_OUTPUT)
     }
 
     /// Any generator, by the names its file gives: float input `input` (`shape`, row-major
@@ -149,18 +140,6 @@ impl OrtGenerator {
         sources: &[f32],
         shape: [usize; 4],
     ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
-        let sources = Tensor::from_array((shape, sources.to_vec())).context("image_lr tensor")?;
-        let outputs = self
-            .session
-            .run(ort::inputs![SOURCE_INPUT => sources])
-            .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
-        image_output(&outputs)
+        self.generate_named((SOURCE_INPUT, &shape, sources), None, IMAGE_OUTPUT)
     }
-}
-
-fn image_output(outputs: &ort::session::SessionOutputs) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
-    let (shape, values) = outputs[IMAGE_OUTPUT]
-        .try_extract_tensor::<f32>()
-        .map_err(|e| anyhow::anyhow!("ONNX Runtime output: {e}"))?;
-    Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))
 }

@@ -5,25 +5,25 @@
 //!
 //! `GANTRY_FUZZ_CASES` sets the number of mutated files (CI runs the default).
 
+use gantry_latent::{SplitMix64, Stream};
 use gantry_onnx::contract::ModelMetadata;
 use gantry_onnx::{DimensionValue, ModelProto};
 use prost::Message;
 use std::path::PathBuf;
 
-/// SplitMix64: a reproducible stream, so a failing case can be replayed from its number.
-struct Rng(u64);
+/// A reproducible stream (gantry's own SplitMix64), so a failing case replays from its number.
+fn stream(seed: u64) -> SplitMix64 {
+    SplitMix64::for_stream(seed, Stream::Sample, 0)
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+trait Pick {
+    /// Uniform in `0..n` (0 when `n` is 0).
+    fn pick(&mut self, n: usize) -> usize;
+}
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+impl Pick for SplitMix64 {
+    fn pick(&mut self, n: usize) -> usize {
+        self.below(n.max(1) as u64) as usize
     }
 }
 
@@ -37,31 +37,33 @@ fn cases() -> usize {
 /// A byte position: protobuf structure (tags, lengths) sits at both ends of an export — the
 /// graph's nodes first, the metadata last — and between initializers; raw weights fill the
 /// rest, where a flipped byte changes only a value.
-fn position(rng: &mut Rng, len: usize) -> usize {
-    match rng.below(4) {
-        0 => rng.below(len.min(4096)),
-        1 => len - 1 - rng.below(len.min(4096)),
-        _ => rng.below(len),
+fn position(rng: &mut SplitMix64, len: usize) -> usize {
+    match rng.pick(4) {
+        0 => rng.pick(len.min(4096)),
+        1 => len - 1 - rng.pick(len.min(4096)),
+        _ => rng.pick(len),
     }
 }
 
-fn mutate(rng: &mut Rng, real: &[u8]) -> Vec<u8> {
+fn mutate(rng: &mut SplitMix64, real: &[u8]) -> Vec<u8> {
     let mut file = real.to_vec();
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..1 + rng.pick(4) {
         let at = position(rng, file.len());
-        match rng.below(6) {
+        match rng.pick(6) {
             // Values that matter to varints: continuation bit, all ones, zero.
-            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.below(4)],
-            1 => file[at] = rng.next() as u8,
-            2 => file[at] ^= 1 << rng.below(8),
+            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.pick(4)],
+            1 => file[at] = rng.next_u64() as u8,
+            2 => file[at] ^= 1 << rng.pick(8),
             3 => file.truncate(at.max(1)),
             4 => {
-                let bytes: Vec<u8> = (0..1 + rng.below(10)).map(|_| rng.next() as u8).collect();
+                let bytes: Vec<u8> = (0..1 + rng.pick(10))
+                    .map(|_| rng.next_u64() as u8)
+                    .collect();
                 file.splice(at..at, bytes);
             }
             _ => {
                 let from = position(rng, file.len());
-                let len = rng.below(64).min(file.len() - from);
+                let len = rng.pick(64).min(file.len() - from);
                 let slice = file[from..from + len].to_vec();
                 file.splice(at..at, slice);
             }
@@ -121,9 +123,9 @@ fn mutated_exports_decode_or_are_refused_never_a_panic() {
         );
     }
     let (mut decoded, mut with_metadata, mut refused) = (0, 0, 0);
-    let mut rng = Rng(0x5eed);
+    let mut rng = stream(0x5eed);
     for case in 0..cases() {
-        let which = rng.below(reals.len());
+        let which = rng.pick(reals.len());
         let file = mutate(&mut rng, &reals[which]);
         let outcome = std::panic::catch_unwind(|| match ModelProto::decode(file.as_slice()) {
             Ok(model) => {

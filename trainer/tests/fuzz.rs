@@ -7,6 +7,7 @@
 
 mod common;
 
+use gantry_latent::{SplitMix64, Stream};
 use gantry_trainer::data::{DatasetName, ImageDataset, Split};
 use gantry_trainer::inference::TrainedRun;
 use gantry_trainer::training::checkpoint::{self, CheckpointState};
@@ -15,20 +16,19 @@ use sha2::{Digest, Sha256};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
-/// SplitMix64, so a failing case replays from its number.
-struct Rng(u64);
+/// A reproducible stream (gantry's own SplitMix64), so a failing case replays from its number.
+fn stream(seed: u64) -> SplitMix64 {
+    SplitMix64::for_stream(seed, Stream::Sample, 0)
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+trait Pick {
+    /// Uniform in `0..n` (0 when `n` is 0).
+    fn pick(&mut self, n: usize) -> usize;
+}
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+impl Pick for SplitMix64 {
+    fn pick(&mut self, n: usize) -> usize {
+        self.below(n.max(1) as u64) as usize
     }
 }
 
@@ -40,14 +40,14 @@ fn cases(default: usize) -> usize {
 }
 
 /// One to three changes that always change the bytes: a flipped bit, a cut, an insertion.
-fn mutate(rng: &mut Rng, real: &[u8]) -> Vec<u8> {
+fn mutate(rng: &mut SplitMix64, real: &[u8]) -> Vec<u8> {
     let mut file = real.to_vec();
-    for _ in 0..1 + rng.below(3) {
-        let at = rng.below(file.len());
-        match rng.below(4) {
-            0 | 1 => file[at] ^= 1 << rng.below(8),
+    for _ in 0..1 + rng.pick(3) {
+        let at = rng.pick(file.len());
+        match rng.pick(4) {
+            0 | 1 => file[at] ^= 1 << rng.pick(8),
             2 => file.truncate(at),
-            _ => file.splice(at..at, [rng.next() as u8]).for_each(drop),
+            _ => file.splice(at..at, [rng.next_u64() as u8]).for_each(drop),
         }
         if file.is_empty() {
             break;
@@ -71,14 +71,14 @@ fn mutated_cifar10_batches_load_or_are_refused_never_a_panic() {
         })
         .collect();
     let (mut loaded, mut refused) = (0, 0);
-    let mut rng = Rng(10);
+    let mut rng = stream(10);
     for case in 0..cases(1000) {
         let mut file = mutate(&mut rng, &real);
         // Labels are where a reader indexes by value: aim a third of the cases at them.
         if case % 3 == 0 {
-            let record = rng.below(3) * 3073;
+            let record = rng.pick(3) * 3073;
             if record < file.len() {
-                file[record] = rng.next() as u8;
+                file[record] = rng.next_u64() as u8;
             }
         }
         std::fs::write(batches.join("test_batch.bin"), &file).unwrap();
@@ -141,21 +141,22 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 /// A state whose values are the extremes a crafted file would hold.
-fn crafted_state(rng: &mut Rng, real: &CheckpointState) -> CheckpointState {
+fn crafted_state(rng: &mut SplitMix64, real: &CheckpointState) -> CheckpointState {
     let mut state = real.clone();
-    let extreme = |rng: &mut Rng| [0, 1, 5, 6, 7, 1 << 20, u32::MAX as u64, u64::MAX][rng.below(8)];
-    match rng.below(7) {
+    let extreme =
+        |rng: &mut SplitMix64| [0, 1, 5, 6, 7, 1 << 20, u32::MAX as u64, u64::MAX][rng.pick(8)];
+    match rng.pick(7) {
         0 => state.position.step = extreme(rng),
         1 => state.position.epoch = extreme(rng) as usize,
         2 => state.position.batch = extreme(rng) as usize,
         3 => state.rng.seed = extreme(rng),
-        4 => state.model = ["", "cgan_mlp", "dcgan64", "pix2pix"][rng.below(4)].to_string(),
+        4 => state.model = ["", "cgan_mlp", "dcgan64", "pix2pix"][rng.pick(4)].to_string(),
         5 => {
-            let name = ["../config.json", "generator.bpk.old", "/etc/passwd"][rng.below(3)];
+            let name = ["../config.json", "generator.bpk.old", "/etc/passwd"][rng.pick(3)];
             let sum = state.files.remove("optim_d.bpk").unwrap_or_default();
             state.files.insert(name.to_string(), sum);
         }
-        _ => state.format = [0, 1, 3, u32::MAX][rng.below(4)],
+        _ => state.format = [0, 1, 3, u32::MAX][rng.pick(4)],
     }
     state
 }
@@ -182,7 +183,7 @@ fn mutated_and_crafted_checkpoints_are_refused_or_loaded_never_a_panic() {
     ];
     let device = burn::tensor::Device::flex().autodiff();
 
-    let mut rng = Rng(16);
+    let mut rng = stream(16);
     let (mut named, mut decoded_or_refused, mut crafted_resumed, mut crafted_refused) =
         (0, 0, 0, 0);
     for case in 0..cases(150) {
@@ -193,7 +194,7 @@ fn mutated_and_crafted_checkpoints_are_refused_or_loaded_never_a_panic() {
         match case % 3 {
             // Changed behind the checksums: refused, and the error names the file.
             0 => {
-                let file = files[rng.below(files.len())];
+                let file = files[rng.pick(files.len())];
                 let path = folder.join(file);
                 let bytes = mutate(&mut rng, &std::fs::read(&path).unwrap());
                 std::fs::write(&path, bytes).unwrap();
@@ -205,7 +206,7 @@ fn mutated_and_crafted_checkpoints_are_refused_or_loaded_never_a_panic() {
             }
             // Changed and resealed: the record decoders see damaged bytes.
             1 => {
-                let file = files[1 + rng.below(files.len() - 1)];
+                let file = files[1 + rng.pick(files.len() - 1)];
                 let path = folder.join(file);
                 let bytes = mutate(&mut rng, &std::fs::read(&path).unwrap());
                 std::fs::write(&path, bytes).unwrap();

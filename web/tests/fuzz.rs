@@ -4,50 +4,50 @@
 //!
 //! `GANTRY_FUZZ_CASES` sets the number of cases (CI runs the default).
 
+use gantry_latent::{SplitMix64, Stream};
 use gantry_web::Generator;
 use std::path::PathBuf;
 
-/// SplitMix64: reproducible, so a failing case replays from its number.
-struct Rng(u64);
+/// A reproducible stream (gantry's own SplitMix64), so a failing case replays from its number.
+fn stream(seed: u64) -> SplitMix64 {
+    SplitMix64::for_stream(seed, Stream::Sample, 0)
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
+trait Pick {
+    /// Uniform in `0..n` (0 when `n` is 0).
+    fn pick(&mut self, n: usize) -> usize;
+}
 
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+impl Pick for SplitMix64 {
+    fn pick(&mut self, n: usize) -> usize {
+        self.below(n.max(1) as u64) as usize
     }
 }
 
 /// Mostly where the structure is (graph first, metadata last), sometimes anywhere.
-fn position(rng: &mut Rng, len: usize) -> usize {
-    match rng.below(4) {
-        0 => rng.below(len.min(4096)),
-        1 => len - 1 - rng.below(len.min(4096)),
-        _ => rng.below(len),
+fn position(rng: &mut SplitMix64, len: usize) -> usize {
+    match rng.pick(4) {
+        0 => rng.pick(len.min(4096)),
+        1 => len - 1 - rng.pick(len.min(4096)),
+        _ => rng.pick(len),
     }
 }
 
-fn mutate(rng: &mut Rng, real: &[u8]) -> Vec<u8> {
+fn mutate(rng: &mut SplitMix64, real: &[u8]) -> Vec<u8> {
     let mut file = real.to_vec();
-    for _ in 0..1 + rng.below(3) {
+    for _ in 0..1 + rng.pick(3) {
         if file.is_empty() {
             break;
         }
         let at = position(rng, file.len());
-        match rng.below(5) {
-            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.below(4)],
-            1 => file[at] ^= 1 << rng.below(8),
+        match rng.pick(5) {
+            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.pick(4)],
+            1 => file[at] ^= 1 << rng.pick(8),
             2 => file.truncate(at.max(1)),
-            3 => file.splice(at..at, [rng.next() as u8]).for_each(drop),
+            3 => file.splice(at..at, [rng.next_u64() as u8]).for_each(drop),
             _ => {
                 let from = position(rng, file.len());
-                let len = rng.below(64).min(file.len() - from);
+                let len = rng.pick(64).min(file.len() - from);
                 let slice = file[from..from + len].to_vec();
                 file.splice(at..at, slice).for_each(drop);
             }
@@ -70,9 +70,9 @@ fn mutated_models_load_and_draw_or_are_refused_never_a_panic() {
         .map(|f| std::fs::read(models.join(f)).unwrap())
         .collect();
     let (mut drew, mut refused_at_load, mut refused_at_run) = (0, 0, 0);
-    let mut rng = Rng(0xfeed);
+    let mut rng = stream(0xfeed);
     for case in 0..cases {
-        let which = rng.below(files.len());
+        let which = rng.pick(files.len());
         let file = mutate(&mut rng, &reals[which]);
         let outcome = std::panic::catch_unwind(|| {
             let generator = match Generator::from_bytes(&file) {

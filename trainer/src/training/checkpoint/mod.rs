@@ -288,15 +288,9 @@ pub fn load_verified(
         take(&checkpoint, files, file).map(|bytes| (bytes, checkpoint.join(file)))
     };
     let (bytes, path) = optimiser(&mut files, OPTIM_G_FILE)?;
-    let optim_g = fresh
-        .optim_g
-        .from_bytes(bytes)
-        .with_context(|| format!("{}: unreadable", path.display()))?;
+    let optim_g = decode(&path, || fresh.optim_g.from_bytes(bytes))?;
     let (bytes, path) = optimiser(&mut files, OPTIM_D_FILE)?;
-    let optim_d = fresh
-        .optim_d
-        .from_bytes(bytes)
-        .with_context(|| format!("{}: unreadable", path.display()))?;
+    let optim_d = decode(&path, || fresh.optim_d.from_bytes(bytes))?;
     let gan = GanState {
         generator,
         discriminator,
@@ -337,6 +331,21 @@ fn take(
     Ok(Bytes::from_bytes_vec(bytes))
 }
 
+/// A record decoded by burn, its errors and its panics alike turned into "unreadable": a
+/// checkpoint whose checksums were recomputed over damaged bytes reaches burn's decoders,
+/// and burn-optim panics on some ("Optimizer record tensors should carry a parameter id"),
+/// found by `trainer/tests/fuzz.rs`.
+fn decode<T, E: std::fmt::Display>(
+    path: &Path,
+    read: impl FnOnce() -> Result<T, E>,
+) -> anyhow::Result<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => bail!("{}: unreadable ({e})", path.display()),
+        Err(_) => bail!("{}: unreadable (its records are damaged)", path.display()),
+    }
+}
+
 /// `fresh` with the record of `file` loaded into it: unreadable bytes and a record of
 /// another architecture are told apart.
 fn load_network<M: Module>(
@@ -346,8 +355,8 @@ fn load_network<M: Module>(
     fresh: M,
 ) -> anyhow::Result<M> {
     let path = checkpoint.join(file);
-    let record = ModuleRecord::from_bytes(take(checkpoint, files, file)?)
-        .with_context(|| format!("{}: unreadable", path.display()))?;
+    let bytes = take(checkpoint, files, file)?;
+    let record = decode(&path, || ModuleRecord::from_bytes(bytes))?;
     fresh.try_load_record(record).with_context(|| {
         format!(
             "{}: does not fit the model in the run's config.json (different architecture?)",
