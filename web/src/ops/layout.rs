@@ -82,6 +82,27 @@ fn remap(
     }
 }
 
+/// [`remap`] where each output axis reads one input axis on its own (Slice, Pad, Expand,
+/// Tile): `source(axis, i)` is the input index along `axis` for output index `i`, `None`
+/// for padding. The output size is checked against the budget first.
+fn per_axis(
+    flat: Flat,
+    in_dims: &[usize],
+    out_dims: &[usize],
+    pad: f32,
+    source: impl Fn(usize, usize) -> Option<usize>,
+) -> Result<Flat, String> {
+    count(out_dims)?;
+    let in_strides = strides(in_dims);
+    Ok(remap(flat, out_dims, pad, |index| {
+        index
+            .iter()
+            .enumerate()
+            .map(|(a, &i)| source(a, i).map(|s| s * in_strides[a]))
+            .sum()
+    }))
+}
+
 fn axis(a: i64, rank: usize) -> Result<usize, String> {
     super::axis(a, rank)
 }
@@ -165,17 +186,9 @@ pub fn slice(inputs: Inputs, device: &Device) -> Result<Value, String> {
         step_of[a] = step;
         out_dims[a] = n as usize;
     }
-    count(&out_dims)?;
-    let in_strides = strides(&dims);
-    let out = remap(flat, &out_dims, 0.0, |index| {
-        Some(
-            index
-                .iter()
-                .enumerate()
-                .map(|(a, &i)| (first_index[a] + i as i64 * step_of[a]) as usize * in_strides[a])
-                .sum(),
-        )
-    });
+    let out = per_axis(flat, &dims, &out_dims, 0.0, |a, i| {
+        Some((first_index[a] + i as i64 * step_of[a]) as usize)
+    })?;
     rebuild(out, out_dims, device)
 }
 
@@ -224,19 +237,11 @@ pub fn pad(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String
         before[a] = b;
         out_dims[a] = size as usize;
     }
-    count(&out_dims)?;
-    let in_strides = strides(&dims);
-    let out = remap(flat, &out_dims, value, |index| {
-        let mut flat_index = 0;
-        for (a, &i) in index.iter().enumerate() {
-            let source = i as i64 - before[a];
-            if source < 0 || source >= dims[a] as i64 {
-                return None;
-            }
-            flat_index += source as usize * in_strides[a];
-        }
-        Some(flat_index)
-    });
+    let out = per_axis(flat, &dims, &out_dims, value, |a, i| {
+        usize::try_from(i as i64 - before[a])
+            .ok()
+            .filter(|&source| source < dims[a])
+    })?;
     rebuild(out, out_dims, device)
 }
 
@@ -264,17 +269,9 @@ pub fn expand(inputs: Inputs, device: &Device) -> Result<Value, String> {
             _ => return Err(format!("cannot expand {dims:?} to {shape:?}")),
         });
     }
-    count(&out_dims)?;
-    let in_strides = strides(&input);
-    let out = remap(flat, &out_dims, 0.0, |index| {
-        Some(
-            index
-                .iter()
-                .enumerate()
-                .map(|(a, &i)| if input[a] == 1 { 0 } else { i * in_strides[a] })
-                .sum(),
-        )
-    });
+    let out = per_axis(flat, &input, &out_dims, 0.0, |a, i| {
+        Some(if input[a] == 1 { 0 } else { i })
+    })?;
     rebuild(out, out_dims, device)
 }
 
@@ -299,17 +296,7 @@ pub fn tile(inputs: Inputs, device: &Device) -> Result<Value, String> {
                 .ok_or_else(|| format!("repeats {repeats:?}: negative or too large"))
         })
         .collect::<Result<_, _>>()?;
-    count(&out_dims)?;
-    let in_strides = strides(&dims);
-    let out = remap(flat, &out_dims, 0.0, |index| {
-        Some(
-            index
-                .iter()
-                .enumerate()
-                .map(|(a, &i)| (i % dims[a]) * in_strides[a])
-                .sum(),
-        )
-    });
+    let out = per_axis(flat, &dims, &out_dims, 0.0, |a, i| Some(i % dims[a]))?;
     rebuild(out, out_dims, device)
 }
 
