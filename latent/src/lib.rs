@@ -65,6 +65,11 @@ impl SplitMix64 {
         }
     }
 
+    /// Uniform index in `0..len` (0 when `len` is 0): picking from a slice.
+    pub fn index(&mut self, len: usize) -> usize {
+        self.below(len.max(1) as u64) as usize
+    }
+
     /// Standard normal samples by Box–Muller (two per pair of uniforms).
     pub fn fill_normal(&mut self, out: &mut [f32]) {
         for pair in out.chunks_mut(2) {

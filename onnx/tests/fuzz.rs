@@ -16,17 +16,6 @@ fn stream(seed: u64) -> SplitMix64 {
     SplitMix64::for_stream(seed, Stream::Sample, 0)
 }
 
-trait Pick {
-    /// Uniform in `0..n` (0 when `n` is 0).
-    fn pick(&mut self, n: usize) -> usize;
-}
-
-impl Pick for SplitMix64 {
-    fn pick(&mut self, n: usize) -> usize {
-        self.below(n.max(1) as u64) as usize
-    }
-}
-
 fn cases() -> usize {
     std::env::var("GANTRY_FUZZ_CASES")
         .ok()
@@ -38,32 +27,32 @@ fn cases() -> usize {
 /// graph's nodes first, the metadata last — and between initializers; raw weights fill the
 /// rest, where a flipped byte changes only a value.
 fn position(rng: &mut SplitMix64, len: usize) -> usize {
-    match rng.pick(4) {
-        0 => rng.pick(len.min(4096)),
-        1 => len - 1 - rng.pick(len.min(4096)),
-        _ => rng.pick(len),
+    match rng.index(4) {
+        0 => rng.index(len.min(4096)),
+        1 => len - 1 - rng.index(len.min(4096)),
+        _ => rng.index(len),
     }
 }
 
 fn mutate(rng: &mut SplitMix64, real: &[u8]) -> Vec<u8> {
     let mut file = real.to_vec();
-    for _ in 0..1 + rng.pick(4) {
+    for _ in 0..1 + rng.index(4) {
         let at = position(rng, file.len());
-        match rng.pick(6) {
+        match rng.index(6) {
             // Values that matter to varints: continuation bit, all ones, zero.
-            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.pick(4)],
+            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.index(4)],
             1 => file[at] = rng.next_u64() as u8,
-            2 => file[at] ^= 1 << rng.pick(8),
+            2 => file[at] ^= 1 << rng.index(8),
             3 => file.truncate(at.max(1)),
             4 => {
-                let bytes: Vec<u8> = (0..1 + rng.pick(10))
+                let bytes: Vec<u8> = (0..1 + rng.index(10))
                     .map(|_| rng.next_u64() as u8)
                     .collect();
                 file.splice(at..at, bytes);
             }
             _ => {
                 let from = position(rng, file.len());
-                let len = rng.pick(64).min(file.len() - from);
+                let len = rng.index(64).min(file.len() - from);
                 let slice = file[from..from + len].to_vec();
                 file.splice(at..at, slice);
             }
@@ -125,7 +114,7 @@ fn mutated_exports_decode_or_are_refused_never_a_panic() {
     let (mut decoded, mut with_metadata, mut refused) = (0, 0, 0);
     let mut rng = stream(0x5eed);
     for case in 0..cases() {
-        let which = rng.pick(reals.len());
+        let which = rng.index(reals.len());
         let file = mutate(&mut rng, &reals[which]);
         let outcome = std::panic::catch_unwind(|| match ModelProto::decode(file.as_slice()) {
             Ok(model) => {

@@ -21,17 +21,6 @@ fn stream(seed: u64) -> SplitMix64 {
     SplitMix64::for_stream(seed, Stream::Sample, 0)
 }
 
-trait Pick {
-    /// Uniform in `0..n` (0 when `n` is 0).
-    fn pick(&mut self, n: usize) -> usize;
-}
-
-impl Pick for SplitMix64 {
-    fn pick(&mut self, n: usize) -> usize {
-        self.below(n.max(1) as u64) as usize
-    }
-}
-
 fn cases(default: usize) -> usize {
     std::env::var("GANTRY_FUZZ_CASES")
         .ok()
@@ -42,10 +31,10 @@ fn cases(default: usize) -> usize {
 /// One to three changes that always change the bytes: a flipped bit, a cut, an insertion.
 fn mutate(rng: &mut SplitMix64, real: &[u8]) -> Vec<u8> {
     let mut file = real.to_vec();
-    for _ in 0..1 + rng.pick(3) {
-        let at = rng.pick(file.len());
-        match rng.pick(4) {
-            0 | 1 => file[at] ^= 1 << rng.pick(8),
+    for _ in 0..1 + rng.index(3) {
+        let at = rng.index(file.len());
+        match rng.index(4) {
+            0 | 1 => file[at] ^= 1 << rng.index(8),
             2 => file.truncate(at),
             _ => file.splice(at..at, [rng.next_u64() as u8]).for_each(drop),
         }
@@ -76,7 +65,7 @@ fn mutated_cifar10_batches_load_or_are_refused_never_a_panic() {
         let mut file = mutate(&mut rng, &real);
         // Labels are where a reader indexes by value: aim a third of the cases at them.
         if case % 3 == 0 {
-            let record = rng.pick(3) * 3073;
+            let record = rng.index(3) * 3073;
             if record < file.len() {
                 file[record] = rng.next_u64() as u8;
             }
@@ -144,19 +133,19 @@ fn copy_dir(from: &Path, to: &Path) {
 fn crafted_state(rng: &mut SplitMix64, real: &CheckpointState) -> CheckpointState {
     let mut state = real.clone();
     let extreme =
-        |rng: &mut SplitMix64| [0, 1, 5, 6, 7, 1 << 20, u32::MAX as u64, u64::MAX][rng.pick(8)];
-    match rng.pick(7) {
+        |rng: &mut SplitMix64| [0, 1, 5, 6, 7, 1 << 20, u32::MAX as u64, u64::MAX][rng.index(8)];
+    match rng.index(7) {
         0 => state.position.step = extreme(rng),
         1 => state.position.epoch = extreme(rng) as usize,
         2 => state.position.batch = extreme(rng) as usize,
         3 => state.rng.seed = extreme(rng),
-        4 => state.model = ["", "cgan_mlp", "dcgan64", "pix2pix"][rng.pick(4)].to_string(),
+        4 => state.model = ["", "cgan_mlp", "dcgan64", "pix2pix"][rng.index(4)].to_string(),
         5 => {
-            let name = ["../config.json", "generator.bpk.old", "/etc/passwd"][rng.pick(3)];
+            let name = ["../config.json", "generator.bpk.old", "/etc/passwd"][rng.index(3)];
             let sum = state.files.remove("optim_d.bpk").unwrap_or_default();
             state.files.insert(name.to_string(), sum);
         }
-        _ => state.format = [0, 1, 3, u32::MAX][rng.pick(4)],
+        _ => state.format = [0, 1, 3, u32::MAX][rng.index(4)],
     }
     state
 }
@@ -194,7 +183,7 @@ fn mutated_and_crafted_checkpoints_are_refused_or_loaded_never_a_panic() {
         match case % 3 {
             // Changed behind the checksums: refused, and the error names the file.
             0 => {
-                let file = files[rng.pick(files.len())];
+                let file = files[rng.index(files.len())];
                 let path = folder.join(file);
                 let bytes = mutate(&mut rng, &std::fs::read(&path).unwrap());
                 std::fs::write(&path, bytes).unwrap();
@@ -206,7 +195,7 @@ fn mutated_and_crafted_checkpoints_are_refused_or_loaded_never_a_panic() {
             }
             // Changed and resealed: the record decoders see damaged bytes.
             1 => {
-                let file = files[1 + rng.pick(files.len() - 1)];
+                let file = files[1 + rng.index(files.len() - 1)];
                 let path = folder.join(file);
                 let bytes = mutate(&mut rng, &std::fs::read(&path).unwrap());
                 std::fs::write(&path, bytes).unwrap();

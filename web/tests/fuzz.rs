@@ -13,41 +13,30 @@ fn stream(seed: u64) -> SplitMix64 {
     SplitMix64::for_stream(seed, Stream::Sample, 0)
 }
 
-trait Pick {
-    /// Uniform in `0..n` (0 when `n` is 0).
-    fn pick(&mut self, n: usize) -> usize;
-}
-
-impl Pick for SplitMix64 {
-    fn pick(&mut self, n: usize) -> usize {
-        self.below(n.max(1) as u64) as usize
-    }
-}
-
 /// Mostly where the structure is (graph first, metadata last), sometimes anywhere.
 fn position(rng: &mut SplitMix64, len: usize) -> usize {
-    match rng.pick(4) {
-        0 => rng.pick(len.min(4096)),
-        1 => len - 1 - rng.pick(len.min(4096)),
-        _ => rng.pick(len),
+    match rng.index(4) {
+        0 => rng.index(len.min(4096)),
+        1 => len - 1 - rng.index(len.min(4096)),
+        _ => rng.index(len),
     }
 }
 
 fn mutate(rng: &mut SplitMix64, real: &[u8]) -> Vec<u8> {
     let mut file = real.to_vec();
-    for _ in 0..1 + rng.pick(3) {
+    for _ in 0..1 + rng.index(3) {
         if file.is_empty() {
             break;
         }
         let at = position(rng, file.len());
-        match rng.pick(5) {
-            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.pick(4)],
-            1 => file[at] ^= 1 << rng.pick(8),
+        match rng.index(5) {
+            0 => file[at] = [0x00, 0x7f, 0x80, 0xff][rng.index(4)],
+            1 => file[at] ^= 1 << rng.index(8),
             2 => file.truncate(at.max(1)),
             3 => file.splice(at..at, [rng.next_u64() as u8]).for_each(drop),
             _ => {
                 let from = position(rng, file.len());
-                let len = rng.pick(64).min(file.len() - from);
+                let len = rng.index(64).min(file.len() - from);
                 let slice = file[from..from + len].to_vec();
                 file.splice(at..at, slice).for_each(drop);
             }
@@ -72,7 +61,7 @@ fn mutated_models_load_and_draw_or_are_refused_never_a_panic() {
     let (mut drew, mut refused_at_load, mut refused_at_run) = (0, 0, 0);
     let mut rng = stream(0xfeed);
     for case in 0..cases {
-        let which = rng.pick(files.len());
+        let which = rng.index(files.len());
         let file = mutate(&mut rng, &reals[which]);
         let outcome = std::panic::catch_unwind(|| {
             let generator = match Generator::from_bytes(&file) {
