@@ -1,5 +1,8 @@
 //! The `gantry` command as a user runs it.
 
+mod common;
+
+use common::data_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -8,18 +11,6 @@ fn gantry(args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("GANTRY_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    assert!(
-        dir.join("mnist").exists(),
-        "run scripts/fetch-data-offline.sh {} first",
-        dir.display()
-    );
-    dir
 }
 
 fn path(p: &Path) -> &str {

@@ -2,6 +2,9 @@
 //! checkpoint, in the middle of writing one, anywhere — and resumed each time ends with the
 //! same losses, the same generator and the same sample grid as a run never interrupted.
 
+mod common;
+
+use common::data_dir;
 use gantry_trainer::inference::{self, TrainedRun};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,18 +26,6 @@ channels = 1
 generator_features = 8
 discriminator_features = 8
 "#;
-
-fn data_dir() -> PathBuf {
-    let dir = std::env::var_os("GANTRY_DATA_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../data"));
-    assert!(
-        dir.join("mnist").exists(),
-        "run scripts/fetch-data-offline.sh {} first",
-        dir.display()
-    );
-    dir
-}
 
 /// `train` for a new run, `train --resume` once its `config.json` exists (before that
 /// nothing was decided yet, and the same `train` starts it again).
