@@ -1,7 +1,8 @@
 // The gantry page: pick a generator, generate a grid, interpolate, download; or, for an
 // upscaler (Pix2Pix), shrink pictures to its input size and show what it restores.
 // All inference, grid layout and drawing happen in worker.js (gantry-web, the same contract
-// `gantry sample` draws by); this file only handles the page. It reads no gantry.* key.
+// `gantry sample` draws by), into the canvas this page hands it; this file only wires the
+// controls. It reads no gantry.* key.
 
 const $ = (id) => document.getElementById(id);
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
@@ -41,13 +42,8 @@ function setBusy(busy, text) {
   if (text) $('status').textContent = text;
 }
 
-// A grid the worker drew (gantry-web's contract, as `gantry sample` draws it) onto the canvas.
-function draw(result) {
-  const { width, height, rgba } = result.picture;
-  const canvas = $('grid');
-  canvas.width = width;
-  canvas.height = height;
-  canvas.getContext('2d').putImageData(new ImageData(new Uint8ClampedArray(rgba.buffer, rgba.byteOffset, rgba.length), width, height), 0, 0);
+// The values of the grid the worker just drew into the canvas (kept for the tests).
+function drawn(result) {
   lastImages = { data: result.data, shape: result.shape };
   window.gantryLastImages = lastImages; // read by the browser tests
 }
@@ -120,7 +116,7 @@ async function generate() {
   showError('');
   try {
     const result = await ask({ type: 'generate', seed, n, label: chosenLabel() });
-    draw(result);
+    drawn(result);
     const count = result.shape[0];
     setBusy(false, `Generated ${count} image${count > 1 ? 's' : ''} (seed ${seed}) in ${result.ms.toFixed(0)} ms.`);
   } catch (e) {
@@ -136,7 +132,7 @@ async function interpolate() {
     let total = 0;
     await ask({ type: 'interpolate', seedA: seed, seedB: seed + 1, n, frames: 24, label: chosenLabel() }, (frame) => {
       total += frame.ms;
-      draw(frame);
+      drawn(frame);
       $('status').textContent = `Interpolating seed ${seed} → ${seed + 1}: frame ${frame.frame}/${frame.frames}`;
     });
     setBusy(false, `Interpolated 25 frames in ${total.toFixed(0)} ms.`);
@@ -157,7 +153,7 @@ async function upscale(pictures, what) {
   showError('');
   try {
     const result = await ask({ type: 'upscale', rgba, n: pictures.length });
-    draw(result);
+    drawn(result);
     window.gantryLastSources = result.sources;
     window.gantryLastOutput = result.output;
     setBusy(false, `Upscaled ${what}, ${h}×${w} → ${h * s}×${w * s}, in ${result.ms.toFixed(0)} ms. Left to right: the input, the upscale, the original.`);
@@ -212,6 +208,9 @@ async function loadFiles(list) {
 }
 
 async function main() {
+  // The worker draws every grid straight into this canvas.
+  const canvas = $('grid').transferControlToOffscreen();
+  worker.postMessage({ type: 'canvas', canvas }, [canvas]);
   models = await (await fetch('models/index.json')).json();
   for (const m of models) $('model').add(new Option(m.title, m.file));
   $('model').onchange = () => load({ type: 'load', url: `models/${$('model').value}` }, $('model').selectedOptions[0].text);
@@ -225,12 +224,13 @@ async function main() {
   $('examples').onclick = upscaleExamples;
   $('picture').onchange = () => upscalePicture($('picture').files[0]);
   $('class').onchange = generate;
-  $('download').onclick = () => $('grid').toBlob((blob) => {
+  $('download').onclick = async () => {
+    const { blob } = await ask({ type: 'png' });
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
     a.download = `gantry-seed-${$('seed').value}.png`;
     a.click();
-  });
+  };
   if (models.length) await load({ type: 'load', url: `models/${models[0].file}` }, models[0].title);
   else setBusy(false, 'Choose an .onnx file.');
 }

@@ -1,11 +1,13 @@
-// Inference off the main thread: the page stays responsive while the generator runs.
-// What a grid shows, how it is laid out and drawn, and how an upscaler's pictures become
-// its inputs all come from gantry-web (the contract `gantry sample` draws by): this file
-// only moves messages, and the page only puts pixels on a canvas.
-import init, { Generator, drawGrid, sampleLatent } from './pkg/gantry_web.js';
+// Inference and drawing off the main thread: the page hands its canvas over once
+// (transferControlToOffscreen) and stays responsive while the generator runs. What a grid
+// shows, how it is laid out and drawn into that canvas, and how an upscaler's pictures
+// become its inputs all happen in gantry-web (the contract `gantry sample` draws by): this
+// file only moves messages.
+import init, { Generator, sampleLatent, slerpLatents } from './pkg/gantry_web.js';
 
 let generator = null;
 let info = null;
+let canvas = null;
 const ready = init();
 
 function timed(make) {
@@ -14,20 +16,21 @@ function timed(make) {
   return { images, ms: performance.now() - t0 };
 }
 
-// Images plus their grid's pixels, ready for the canvas.
-function grid({ images, ms }, columns) {
-  const picture = drawGrid(images.data, images.shape, columns, info.valueRange);
-  return { data: images.data, shape: Array.from(images.shape), columns, picture, ms };
-}
-
-function transfer(result) {
-  return [result.data.buffer, result.picture.rgba.buffer];
+// Draw images as a grid into the page's canvas; the values go back for the page's tests.
+function show(images, ms) {
+  generator.draw(canvas, images);
+  return { data: images.data, shape: Array.from(images.shape), ms };
 }
 
 self.onmessage = async ({ data: msg }) => {
   try {
     await ready;
-    if (msg.type === 'load') {
+    if (msg.type === 'canvas') {
+      canvas = msg.canvas;
+    } else if (msg.type === 'png') {
+      // The grid on show, for "Download PNG".
+      self.postMessage({ type: 'png', id: msg.id, blob: await canvas.convertToBlob({ type: 'image/png' }) });
+    } else if (msg.type === 'load') {
       const bytes = msg.bytes ?? new Uint8Array(await (await fetch(msg.url)).arrayBuffer());
       // Weights kept beside the model (`model.onnx.data`) come as msg.external.
       const external = msg.external ?? [];
@@ -42,41 +45,29 @@ self.onmessage = async ({ data: msg }) => {
       // `gantry sample --seed S --n N [--label L]`'s grid.
       const label = msg.label === undefined ? undefined : BigInt(msg.label);
       const run = timed(() => generator.sample(BigInt(msg.seed), msg.n, label));
-      const result = grid(run, run.images.columns);
-      self.postMessage({ type: 'images', id: msg.id, ...result }, transfer(result));
+      const result = show(run.images, run.ms);
+      self.postMessage({ type: 'images', id: msg.id, ...result }, [result.data.buffer]);
     } else if (msg.type === 'upscale') {
       // An upscaler: the page's pictures (RGBA) in; source, upscale, original out.
       const { originals, sources } = generator.sourcesFromPictures(msg.rgba, msg.n);
       const run = timed(() => generator.generate(sources));
       const shown = generator.triples(sources, run.images.data, originals);
-      const result = grid({ images: shown, ms: run.ms }, shown.columns);
+      const result = show(shown, run.ms);
       const output = { data: Array.from(run.images.data), shape: Array.from(run.images.shape) };
       const [, c, h, w] = run.images.shape;
       const sourceShape = [msg.n, c, h / info.scale, w / info.scale];
-      self.postMessage({ type: 'images', id: msg.id, ...result, sources: { data: Array.from(sources), shape: sourceShape }, output }, transfer(result));
+      self.postMessage({ type: 'images', id: msg.id, ...result, sources: { data: Array.from(sources), shape: sourceShape }, output }, [result.data.buffer]);
     } else if (msg.type === 'interpolate') {
       // Spherical interpolation between the grids of two seeds, one frame at a time.
       const label = msg.label === undefined ? undefined : BigInt(msg.label);
       const layout = generator.gridLayout(msg.n, label);
-      const latentDim = generator.latentDim;
-      const a = sampleLatent(BigInt(msg.seedA), layout.count, latentDim);
-      const b = sampleLatent(BigInt(msg.seedB), layout.count, latentDim);
+      const a = sampleLatent(BigInt(msg.seedA), layout.count, generator.latentDim);
+      const b = sampleLatent(BigInt(msg.seedB), layout.count, generator.latentDim);
       for (let f = 0; f <= msg.frames; f++) {
-        const t = f / msg.frames;
-        const z = new Float32Array(a.length);
-        for (let i = 0; i < layout.count; i++) {
-          const s = i * latentDim, e = s + latentDim;
-          let dot = 0, na = 0, nb = 0;
-          for (let k = s; k < e; k++) { dot += a[k] * b[k]; na += a[k] * a[k]; nb += b[k] * b[k]; }
-          const omega = Math.acos(Math.min(1, Math.max(-1, dot / Math.sqrt(na * nb))));
-          const so = Math.sin(omega);
-          const wa = so < 1e-6 ? 1 - t : Math.sin((1 - t) * omega) / so;
-          const wb = so < 1e-6 ? t : Math.sin(t * omega) / so;
-          for (let k = s; k < e; k++) z[k] = wa * a[k] + wb * b[k];
-        }
+        const z = slerpLatents(a, b, generator.latentDim, f / msg.frames);
         const run = timed(() => generator.generate(z, layout.labels ?? undefined));
-        const result = grid(run, layout.columns);
-        self.postMessage({ type: 'frame', id: msg.id, frame: f, frames: msg.frames, ...result }, transfer(result));
+        const result = show({ ...run.images, columns: layout.columns }, run.ms);
+        self.postMessage({ type: 'frame', id: msg.id, frame: f, frames: msg.frames, ...result }, [result.data.buffer]);
       }
     }
   } catch (e) {

@@ -110,6 +110,47 @@ pub fn permutation(seed: u64, stream: Stream, index: u64, n: usize) -> Vec<usize
     order
 }
 
+/// Spherical interpolation, row by row, between two batches of latent vectors (`a` and `b`,
+/// rows of `latent_dim`): `t = 0` gives `a`, `t = 1` gives `b`, and every step in between
+/// keeps a row's norm near a Gaussian's, where a straight line would pass through the
+/// low-norm middle that a generator never saw in training. Rows that point the same way fall
+/// back to the straight line.
+pub fn slerp(a: &[f32], b: &[f32], latent_dim: usize, t: f32) -> Vec<f32> {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "slerp: batches of {} and {} values",
+        a.len(),
+        b.len()
+    );
+    let dim = latent_dim.max(1);
+    let t = f64::from(t);
+    let mut out = Vec::with_capacity(a.len());
+    for (ra, rb) in a.chunks(dim).zip(b.chunks(dim)) {
+        let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+        for (&x, &y) in ra.iter().zip(rb) {
+            let (x, y) = (f64::from(x), f64::from(y));
+            dot += x * y;
+            na += x * x;
+            nb += y * y;
+        }
+        let cos = (dot / (na * nb).sqrt()).clamp(-1.0, 1.0);
+        let omega = if cos.is_nan() { 0.0 } else { cos.acos() };
+        let so = omega.sin();
+        let (wa, wb) = if so < 1e-6 {
+            (1.0 - t, t)
+        } else {
+            (((1.0 - t) * omega).sin() / so, (t * omega).sin() / so)
+        };
+        out.extend(
+            ra.iter()
+                .zip(rb)
+                .map(|(&x, &y)| (wa * f64::from(x) + wb * f64::from(y)) as f32),
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,5 +190,34 @@ mod tests {
     fn first_values_are_pinned() {
         // SplitMix64's published first output for state 0: a port can check itself on it.
         assert_eq!(SplitMix64 { state: 0 }.next_u64(), 0xE220_A839_7B1D_CDAF);
+    }
+
+    #[test]
+    fn slerp_ends_on_both_batches_and_keeps_the_norm() {
+        let (a, b) = (
+            normal_batch(1, Stream::Sample, 0, 3, 100),
+            normal_batch(2, Stream::Sample, 0, 3, 100),
+        );
+        assert_eq!(slerp(&a, &b, 100, 0.0), a);
+        let end = slerp(&a, &b, 100, 1.0);
+        assert!(end.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-5));
+        let norm = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        let (mid, line): (Vec<f32>, Vec<f32>) = (
+            slerp(&a, &b, 100, 0.5),
+            a.iter().zip(&b).map(|(x, y)| (x + y) / 2.0).collect(),
+        );
+        for row in 0..3 {
+            let r = row * 100..(row + 1) * 100;
+            let ends = (norm(&a[r.clone()]) + norm(&b[r.clone()])) / 2.0;
+            // Near-orthogonal Gaussian rows: the straight line's middle has ~1/√2 of the norm.
+            assert!(
+                (norm(&mid[r.clone()]) - ends).abs() < 0.05 * ends,
+                "row {row}"
+            );
+            assert!(norm(&line[r]) < 0.8 * ends, "row {row}");
+        }
+        // The same row twice: the straight line, no division by zero.
+        let same = slerp(&a[..100], &a[..100], 100, 0.3);
+        assert!(same.iter().zip(&a).all(|(x, y)| (x - y).abs() < 1e-6));
     }
 }

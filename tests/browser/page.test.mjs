@@ -122,12 +122,12 @@ test('the class picker of a conditional model draws the chosen class, or one row
   await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
 });
 
-// The canvas's pixels, and a PNG's pixels decoded by the same browser.
+// The canvas's pixels, as "Download PNG" saves them (the worker owns the canvas: it was
+// handed over with transferControlToOffscreen), and a PNG's pixels decoded by the browser.
 async function canvasPixels() {
-  return page.evaluate(() => {
-    const c = document.getElementById('grid');
-    return { width: c.width, height: c.height, rgba: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data) };
-  });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.match(download.suggestedFilename(), /^gantry-seed-\d+\.png$/);
+  return pngPixels(await download.path());
 }
 
 async function pngPixels(file) {

@@ -8,7 +8,7 @@
 //! - [`ops`]: the operators, each on burn tensors.
 //! - [`runtime`]: [`runtime::Generator`]: load, describe, generate.
 //! - [`js`]: the wasm-bindgen API (`Generator.fromBytes`, `metadata()`, `generate()`,
-//!   `sampleLatent()`).
+//!   `draw(canvas, …)`, `sampleLatent()`), with its TypeScript declarations.
 
 pub mod budget;
 pub mod graph;

@@ -92,7 +92,7 @@ impl GridLayout {
 }
 
 /// ⌈√n⌉, the columns of a square-ish grid.
-fn square_columns(n: usize) -> usize {
+pub fn square_columns(n: usize) -> usize {
     let mut columns = (n as f64).sqrt().ceil() as usize;
     // Exact for any n: floating point may be one off for huge counts.
     while columns * columns < n {

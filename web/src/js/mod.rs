@@ -6,21 +6,25 @@
 //! // setMemoryBudget(256 << 20);   // refuse files and runs past 256 MiB (default 1 GiB)
 //! const info = g.metadata();   // { input, classNames, valueRange, modelKind, …, props, inputs, outputs }
 //! const grid = g.sample(1n, 64);              // `gantry sample --seed 1 --n 64`'s grid
-//! const { width, height, rgba } = drawGrid(grid.data, grid.shape, grid.columns, info.valueRange);
+//! g.draw(canvas, grid);                       // a <canvas>, or an OffscreenCanvas in a worker
 //! const z = sampleLatent(1n, 64, info.latentDim);   // or your own latents:
 //! const { data, shape } = g.generate(z);      // g.generate(z, BigInt64Array.of(...labels))
 //! // A Pix2Pix upscaler (info.input.kind === 'source'): pictures in, triples out.
 //! const { sources, originals } = g.sourcesFromPictures(rgba, n);
 //! const up = g.generate(sources);
-//! const shown = g.triples(sources, up.data, originals);
+//! g.draw(canvas, g.triples(sources, up.data, originals));
 //! ```
 //!
 //! The grid layout, the pictures' block means and the triples are
-//! `gantry_onnx::contract`'s, the same code `gantry sample` draws with.
+//! `gantry_onnx::contract`'s, the same code `gantry sample` draws with; [`canvas`] puts the
+//! grid's pixels on the canvas, [`types`] names the objects for TypeScript.
+
+mod canvas;
+mod types;
 
 use crate::runtime;
-use gantry_onnx::contract::{GridLayout, grid, pictures};
-use wasm_bindgen::prelude::*;
+use gantry_onnx::contract::{GridLayout, pictures};
+use wasm_bindgen::{JsCast, prelude::*};
 
 /// The memory budget in bytes (1 GiB unless lowered): every size a file decides, the
 /// weights and the values a run holds are checked against it.
@@ -40,7 +44,7 @@ pub struct Generator {
     inner: runtime::Generator,
 }
 
-fn js_error(e: impl std::fmt::Display) -> JsValue {
+pub(crate) fn js_error(e: impl std::fmt::Display) -> JsValue {
     js_sys::Error::new(&e.to_string()).into()
 }
 
@@ -82,6 +86,7 @@ impl Generator {
     /// `{ props, inputs, outputs, latentDim, sourceShape, conditional }` (`sourceShape` is
     /// `[c, h, w]` for an upscaler, `null` otherwise); `props` are the file's
     /// `metadata_props` (gantry's exports carry `gantry.class_names`, `gantry.image_shape`, …).
+    #[wasm_bindgen(unchecked_return_type = "Metadata")]
     pub fn metadata(&self) -> Result<JsValue, JsValue> {
         js_sys::JSON::parse(&self.inner.describe().to_string())
     }
@@ -94,6 +99,7 @@ impl Generator {
     /// Images for `z` (`n × latentDim` values; for an upscaler `n` source images, NCHW in
     /// [-1, 1]) and optional labels: `{ data: Float32Array (NCHW, values in the model's
     /// range), shape: [n, c, h, w] }`.
+    #[wasm_bindgen(unchecked_return_type = "Images")]
     pub fn generate(&self, z: &[f32], labels: Option<Vec<i64>>) -> Result<JsValue, JsValue> {
         let (data, shape) = self
             .inner
@@ -105,13 +111,14 @@ impl Generator {
     /// Which images a grid of `count` shows: `{ count, columns, labels }` (`labels` a
     /// `BigInt64Array` for a conditional model: all `label`, or one row per class without
     /// one; `null` otherwise).
-    #[wasm_bindgen(js_name = gridLayout)]
+    #[wasm_bindgen(js_name = gridLayout, unchecked_return_type = "GridLayout")]
     pub fn grid_layout(&self, count: usize, label: Option<i64>) -> Result<JsValue, JsValue> {
         layout_object(&self.inner.grid_layout(count, label).map_err(js_error)?)
     }
 
     /// The grid `gantry sample --seed SEED --n COUNT [--label L]` draws: `{ data, shape,
     /// columns }`, the latents from `sampleLatent(seed, layout.count, latentDim)`.
+    #[wasm_bindgen(unchecked_return_type = "Grid")]
     pub fn sample(&self, seed: u64, count: usize, label: Option<i64>) -> Result<JsValue, JsValue> {
         let layout = self.inner.grid_layout(count, label).map_err(js_error)?;
         let z = sample_latent(seed, layout.count, self.inner.latent_dim());
@@ -125,7 +132,7 @@ impl Generator {
     /// An upscaler's inputs from `n` pictures (RGBA bytes, each of the output's size, as a
     /// canvas gives them): `{ originals, sources }`, NCHW values in [-1, 1]; the sources are
     /// the originals' block means, as in training.
-    #[wasm_bindgen(js_name = sourcesFromPictures)]
+    #[wasm_bindgen(js_name = sourcesFromPictures, unchecked_return_type = "UpscalerInputs")]
     pub fn sources_from_pictures(&self, rgba: &[u8], n: usize) -> Result<JsValue, JsValue> {
         let [c, h, w] = self.upscaler()?;
         let scale = self.inner.kind().scale();
@@ -148,6 +155,7 @@ impl Generator {
 
     /// The grid an upscaler is shown as: per picture its source enlarged, its upscale and
     /// its original: `{ data, shape, columns }`.
+    #[wasm_bindgen(unchecked_return_type = "Grid")]
     pub fn triples(
         &self,
         sources: &[f32],
@@ -167,6 +175,18 @@ impl Generator {
         )
     }
 
+    /// Draw `images` (what `sample`, `generate` or `triples` returned) as a grid into
+    /// `canvas` — a `<canvas>`, or an `OffscreenCanvas` in a worker — sized to fit, values
+    /// read in the model's range: `{ width, height }`.
+    #[wasm_bindgen(unchecked_return_type = "Size")]
+    pub fn draw(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "Canvas")] canvas: &JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Images")] images: &JsValue,
+    ) -> Result<JsValue, JsValue> {
+        canvas::put(canvas, &canvas::picture(images, self.inner.value_range())?)
+    }
+
     fn upscaler(&self) -> Result<[usize; 3], JsValue> {
         self.inner
             .source_shape()
@@ -174,34 +194,7 @@ impl Generator {
     }
 }
 
-/// A grid's pixels, as `gantry sample` draws them: `{ width, height, rgba }` (an
-/// `ImageData`'s bytes) for `[n, c, h, w]` values in `range` with `columns` a row.
-#[wasm_bindgen(js_name = drawGrid)]
-pub fn draw_grid(
-    data: &[f32],
-    shape: Vec<u32>,
-    columns: usize,
-    range: Vec<f32>,
-) -> Result<JsValue, JsValue> {
-    let dims: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
-    let (Ok(shape), Ok(range)) = (<[usize; 4]>::try_from(dims), <[f32; 2]>::try_from(range)) else {
-        return Err(js_error(
-            "drawGrid takes a shape [n, c, h, w] and a range [lo, hi]",
-        ));
-    };
-    let picture = grid::draw(data, shape, columns, range, grid::PAD).map_err(js_error)?;
-    let result = js_sys::Object::new();
-    set(&result, "width", &JsValue::from(picture.width as u32))?;
-    set(&result, "height", &JsValue::from(picture.height as u32))?;
-    set(
-        &result,
-        "rgba",
-        &js_sys::Uint8ClampedArray::from(picture.rgba().as_slice()).into(),
-    )?;
-    Ok(result.into())
-}
-
-fn set(object: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
+pub(crate) fn set(object: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsValue> {
     js_sys::Reflect::set(object, &key.into(), value).map(|_| ())
 }
 
@@ -220,6 +213,34 @@ fn images(data: &[f32], shape: &[usize], columns: Option<usize>) -> Result<JsVal
     Ok(result.into())
 }
 
+/// The `{ data, shape, columns? }` of `images` (what `generate`, `sample` and `triples`
+/// return, or a page's own), checked: a shape `[n, c, h, w]` that `data` fills.
+pub(crate) fn read_images(
+    images: &JsValue,
+) -> Result<(Vec<f32>, [usize; 4], Option<usize>), JsValue> {
+    let get = |key: &str| js_sys::Reflect::get(images, &key.into());
+    let data = get("data")?
+        .dyn_into::<js_sys::Float32Array>()
+        .map_err(|_| js_error("images.data must be a Float32Array"))?
+        .to_vec();
+    let dims: Vec<usize> = js_sys::Array::from(&get("shape")?)
+        .iter()
+        .map(|d| {
+            d.as_f64()
+                .filter(|d| d.fract() == 0.0 && *d >= 0.0)
+                .map(|d| d as usize)
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| js_error("images.shape must be whole numbers [n, c, h, w]"))?;
+    let shape = <[usize; 4]>::try_from(dims.as_slice()).map_err(|_| {
+        js_error(format!(
+            "images.shape is {dims:?}: a grid needs [n, c, h, w]"
+        ))
+    })?;
+    let columns = get("columns")?.as_f64().map(|c| c.max(1.0) as usize);
+    Ok((data, shape, columns))
+}
+
 fn layout_object(layout: &GridLayout) -> Result<JsValue, JsValue> {
     let result = js_sys::Object::new();
     set(&result, "count", &JsValue::from(layout.count as u32))?;
@@ -236,4 +257,18 @@ fn layout_object(layout: &GridLayout) -> Result<JsValue, JsValue> {
 #[wasm_bindgen(js_name = sampleLatent)]
 pub fn sample_latent(seed: u64, n: usize, latent_dim: usize) -> Vec<f32> {
     gantry_latent::normal_batch(seed, gantry_latent::Stream::Sample, 0, n, latent_dim)
+}
+
+/// The latents `t` of the way from `a` to `b` (both `n × latentDim`), each row along the
+/// great circle between its two ends (spherical interpolation): the page's "interpolate".
+#[wasm_bindgen(js_name = slerpLatents)]
+pub fn slerp_latents(a: &[f32], b: &[f32], latent_dim: usize, t: f32) -> Result<Vec<f32>, JsValue> {
+    if a.len() != b.len() || latent_dim == 0 || a.len() % latent_dim != 0 {
+        return Err(js_error(format!(
+            "slerpLatents: {} and {} values are not two batches of {latent_dim}-value latents",
+            a.len(),
+            b.len()
+        )));
+    }
+    Ok(gantry_latent::slerp(a, b, latent_dim, t))
 }
