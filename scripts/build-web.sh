@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Build the browser runtime (web/, gantry-web) to wasm32 and its JS glue into www/pkg/.
+# Build the browser runtime (web/, gantry-web) to wasm32 and its JS glue and TypeScript
+# declarations into www/pkg/, optimised by wasm-opt: the page loads it from there, and it is
+# an npm package as it stands (package.json and README from web/), for other pages:
 #
 #   scripts/build-web.sh
+#   npm pack ./www/pkg                                    (gantry-web-VERSION.tgz)
 #   GANTRY_WASM_TOOLCHAIN=debian scripts/build-web.sh    (force the offline route below)
 #
 # Uses `rustup target add wasm32-unknown-unknown` where that works. Where rustup cannot
@@ -38,5 +41,27 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $version\$"; then
   # Not --locked: its lockfile pins a webpki-roots release the registry no longer serves.
   cargo install --quiet wasm-bindgen-cli --version "$version"
 fi
-wasm-bindgen --target web --no-typescript --out-dir www/pkg "$wasm"
-ls -l www/pkg/gantry_web_bg.wasm
+rm -rf www/pkg
+wasm-bindgen --target web --out-dir www/pkg "$wasm"
+
+# wasm-opt from Binaryen's npm build (Debian's binaryen is years older than rustc's wasm).
+# It reads the module's target-features section, so it keeps to what rustc turned on.
+tools=.tools/binaryen
+if ! cmp -s scripts/binaryen/package-lock.json "$tools/package-lock.json" 2>/dev/null ||
+  [ ! -e "$tools/node_modules/binaryen/bin/wasm-opt" ]; then
+  mkdir -p "$tools"
+  cp scripts/binaryen/package.json scripts/binaryen/package-lock.json "$tools/"
+  (cd "$tools" && npm ci --silent --no-audit --no-fund)
+fi
+raw=$(stat -c %s www/pkg/gantry_web_bg.wasm)
+node "$tools/node_modules/binaryen/bin/wasm-opt" -O3 www/pkg/gantry_web_bg.wasm -o www/pkg/gantry_web_bg.opt.wasm
+mv www/pkg/gantry_web_bg.opt.wasm www/pkg/gantry_web_bg.wasm
+echo "wasm-opt -O3: $raw -> $(stat -c %s www/pkg/gantry_web_bg.wasm) bytes" >&2
+
+# The npm package: version, licence and repository are the workspace's (Cargo.toml).
+field() { awk -F'"' -v key="$1" '/^\[workspace.package\]/ { p = 1 } p && $0 ~ "^" key " *=" { print $2; exit }' Cargo.toml; }
+sed -e "s|@VERSION@|$(field version)|" -e "s|@LICENSE@|$(field license)|" -e "s|@REPOSITORY@|$(field repository)|" \
+  web/npm/package.json >www/pkg/package.json
+cp web/README.md www/pkg/README.md
+rm -f www/pkg/.gitignore
+ls -l www/pkg
