@@ -1,0 +1,68 @@
+// Both runtimes in one page, on the same bytes and the same inputs: `window.bench(file)`
+// loads a model into each, checks they agree, then times them alternately.
+import init, { Generator, sampleLatent } from './pkg/gantry_web.js';
+import * as ort from './ort/ort.wasm.bundle.min.mjs';
+
+const ready = init();
+
+// The inputs both runtimes get, from what gantry-web read of the file: latents (or an
+// upscaler's source images) for `batch` images, and labels 0, 1, 2, … for a conditional one.
+function inputs(info, batch) {
+  const kind = info.input.kind;
+  const values = kind === 'source'
+    ? sampleLatent(1n, batch, info.sourceShape.reduce((a, b) => a * b)).map(Math.tanh)
+    : sampleLatent(1n, batch, info.latentDim);
+  const classes = info.input.classes ?? info.classNames.length;
+  const labels = info.conditional ? BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % classes)) : undefined;
+  const feeds = {};
+  const floats = info.inputs.filter((i) => i.dtype === 'float32');
+  // The first float input is z (or the source image); a second is one-hot labels.
+  const [main, oneHot] = floats;
+  const dims = main.shape.map((d, k) => (k === 0 ? batch : typeof d === 'number' ? d : 1));
+  feeds[main.name] = new ort.Tensor('float32', values, dims);
+  if (oneHot) {
+    const hot = new Float32Array(batch * classes);
+    labels.forEach((l, i) => { hot[i * classes + Number(l)] = 1; });
+    feeds[oneHot.name] = new ort.Tensor('float32', hot, [batch, classes]);
+  }
+  const label = info.inputs.find((i) => i.dtype === 'int64' || i.dtype === 'int32');
+  if (label) {
+    feeds[label.name] = label.dtype === 'int64'
+      ? new ort.Tensor('int64', labels, [batch])
+      : new ort.Tensor('int32', Int32Array.from(labels, Number), [batch]);
+  }
+  return { values, labels, feeds };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+window.bench = async ({ file, batch, runs, threads }) => {
+  await ready;
+  ort.env.wasm.numThreads = threads;
+  const bytes = new Uint8Array(await (await fetch(`models/${file}`)).arrayBuffer());
+  const generator = Generator.fromBytes(bytes);
+  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  const info = generator.metadata();
+  const { values, labels, feeds } = inputs(info, batch);
+  const ours = () => generator.generate(values, labels).data;
+  const theirs = async () => (await session.run(feeds))[session.outputNames[0]].data;
+  // One untimed run each: the answers compared, and both runtimes warm.
+  const [a, b] = [ours(), await theirs()];
+  if (a.length !== b.length) throw new Error(`${file}: ${a.length} values from gantry-web, ${b.length} from onnxruntime-web`);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  const times = { gantry: [], ort: [] };
+  for (let r = 0; r < runs; r++) {
+    // Alternating, and which goes first alternates too.
+    for (const which of r % 2 ? ['ort', 'gantry'] : ['gantry', 'ort']) {
+      const t0 = performance.now();
+      if (which === 'gantry') ours(); else await theirs();
+      times[which].push(performance.now() - t0);
+    }
+  }
+  generator.free();
+  await session.release();
+  return { file, batch, worst, gantry: median(times.gantry), ort: median(times.ort), runs };
+};
+
+document.getElementById('status').textContent = 'ready';
