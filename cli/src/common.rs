@@ -9,7 +9,8 @@ pub struct CommonArgs {
     /// Folder that holds one sub-folder per dataset.
     #[arg(long, default_value = "data", global = true)]
     pub data_dir: PathBuf,
-    /// `cpu`, or `cuda:N` (needs a build with `--features cuda`).
+    /// `cpu` (burn flex), `cuda[:N]`, `rocm[:N]`, `wgpu`, `vulkan` or `metal`. Each GPU kind
+    /// needs a build with the cargo feature of the same name (`--features cuda`, …).
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
 }

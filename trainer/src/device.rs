@@ -3,28 +3,58 @@
 pub use burn::tensor::Device;
 use std::str::FromStr;
 
-/// A device named on the command line: `cpu` (burn's `flex` backend) or `cuda:N`.
+/// A device named on the command line. Each GPU kind needs the cargo feature of the same
+/// name (`--features cuda`, `wgpu`, `vulkan`, `metal`, `rocm`); a build without it says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DeviceChoice {
+    /// burn's `flex` backend, gantry's own CPU kernels.
     #[default]
     Cpu,
+    /// burn-cuda, the N-th NVIDIA GPU.
     Cuda(usize),
+    /// burn-rocm (HIP), the N-th AMD GPU.
+    Rocm(usize),
+    /// burn's wgpu backend on whatever graphics API the machine offers, kernels from WGSL.
+    Wgpu,
+    /// burn's wgpu backend pinned to Vulkan, kernels compiled to SPIR-V.
+    Vulkan,
+    /// burn's wgpu backend pinned to Metal (macOS), kernels compiled to MSL.
+    Metal,
 }
+
+/// What `--device` accepts, for error messages and `--help`.
+pub const DEVICE_FORMS: &str = "`cpu`, `cuda[:N]`, `rocm[:N]`, `wgpu`, `vulkan` or `metal`";
 
 impl FromStr for DeviceChoice {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let indexed = |prefix: &str| -> Option<Result<usize, String>> {
+            let rest = s.strip_prefix(prefix)?;
+            if rest.is_empty() {
+                return Some(Ok(0));
+            }
+            let index = rest.strip_prefix(':')?;
+            Some(
+                index
+                    .parse()
+                    .map_err(|_| format!("`{s}`: the device index `{index}` is not a number")),
+            )
+        };
         match s {
-            "cpu" | "flex" => Ok(Self::Cpu),
-            "cuda" => Ok(Self::Cuda(0)),
-            _ => match s.strip_prefix("cuda:").map(str::parse::<usize>) {
-                Some(Ok(index)) => Ok(Self::Cuda(index)),
-                _ => Err(format!(
-                    "unknown device `{s}`: expected `cpu`, `cuda` or `cuda:N`"
-                )),
-            },
+            "cpu" | "flex" => return Ok(Self::Cpu),
+            "wgpu" => return Ok(Self::Wgpu),
+            "vulkan" => return Ok(Self::Vulkan),
+            "metal" => return Ok(Self::Metal),
+            _ => {}
         }
+        if let Some(index) = indexed("cuda") {
+            return index.map(Self::Cuda);
+        }
+        if let Some(index) = indexed("rocm") {
+            return index.map(Self::Rocm);
+        }
+        Err(format!("unknown device `{s}`: expected {DEVICE_FORMS}"))
     }
 }
 
@@ -33,23 +63,88 @@ impl std::fmt::Display for DeviceChoice {
         match self {
             Self::Cpu => write!(f, "cpu"),
             Self::Cuda(index) => write!(f, "cuda:{index}"),
+            Self::Rocm(index) => write!(f, "rocm:{index}"),
+            Self::Wgpu => write!(f, "wgpu"),
+            Self::Vulkan => write!(f, "vulkan"),
+            Self::Metal => write!(f, "metal"),
         }
     }
 }
 
+/// The error of a device whose backend this build left out, naming the feature that adds it.
+fn not_built(choice: DeviceChoice, feature: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "this gantry was built without {feature} support, which `--device {choice}` needs: \
+         rebuild with `cargo build --release --features {feature}`"
+    )
+}
+
 impl DeviceChoice {
-    /// The burn device, or an error saying how to get CUDA support when it was not compiled in.
+    /// The burn device, or an error saying which cargo feature adds it when it was not
+    /// compiled in.
     pub fn device(self) -> anyhow::Result<Device> {
         match self {
             Self::Cpu => Ok(Device::flex()),
             #[cfg(feature = "cuda")]
             Self::Cuda(index) => Ok(Device::cuda(index)),
             #[cfg(not(feature = "cuda"))]
-            Self::Cuda(_) => anyhow::bail!(
-                "this gantry was built without CUDA support: rebuild with `cargo build --release --features cuda`"
+            Self::Cuda(_) => Err(not_built(self, "cuda")),
+            #[cfg(feature = "rocm")]
+            Self::Rocm(index) => Ok(Device::rocm(index)),
+            #[cfg(not(feature = "rocm"))]
+            Self::Rocm(_) => Err(not_built(self, "rocm")),
+            #[cfg(feature = "wgpu")]
+            Self::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "wgpu"))]
+            Self::Wgpu => Err(not_built(self, "wgpu")),
+            #[cfg(feature = "vulkan")]
+            Self::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "vulkan"))]
+            Self::Vulkan => Err(not_built(self, "vulkan")),
+            #[cfg(feature = "metal")]
+            Self::Metal => Ok(Device::metal(burn::tensor::DeviceKind::DefaultDevice)),
+            #[cfg(not(feature = "metal"))]
+            Self::Metal => Err(not_built(self, "metal")),
+        }
+    }
+
+    /// The backend behind this choice, as a person names it.
+    pub fn backend_name(self) -> &'static str {
+        match self {
+            Self::Cpu => "burn flex",
+            Self::Cuda(_) => "burn-cuda",
+            Self::Rocm(_) => "burn-rocm",
+            Self::Wgpu => "burn-wgpu, WGSL",
+            Self::Vulkan => "burn-wgpu, Vulkan SPIR-V",
+            Self::Metal => "burn-wgpu, Metal MSL",
+        }
+    }
+
+    /// What a figure or a run was measured on: `cpu (burn flex, 2 threads, <CPU model>,
+    /// AVX-512)`, `cuda:0 (NVIDIA H100 PCIe, burn-cuda)`, `vulkan (llvmpipe (LLVM 15.0.6,
+    /// 256 bits), burn-wgpu, Vulkan SPIR-V)`. Opens the device.
+    pub fn describe(self, device: &Device) -> String {
+        match self {
+            Self::Cpu => describe(device),
+            _ => format!(
+                "{self} ({}, {})",
+                gpu_name(device).unwrap_or_else(|| "unnamed device".into()),
+                self.backend_name()
             ),
         }
     }
+}
+
+/// The name the device gives itself (`NVIDIA H100 PCIe`, `llvmpipe (LLVM 15.0.6, 256 bits)`),
+/// for GPU backends; opens the device.
+#[cfg(any(feature = "cuda", feature = "rocm", feature = "wgpu"))]
+fn gpu_name(device: &Device) -> Option<String> {
+    device.identity().map(|identity| identity.name)
+}
+
+#[cfg(not(any(feature = "cuda", feature = "rocm", feature = "wgpu")))]
+fn gpu_name(_device: &Device) -> Option<String> {
+    None
 }
 
 /// Keep freed memory in the process for the next step instead of returning it to the
@@ -117,5 +212,51 @@ pub fn simd_level() -> &'static str {
     #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
     {
         "scalar"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_parse_and_print_back() {
+        for (text, choice) in [
+            ("cpu", DeviceChoice::Cpu),
+            ("cuda", DeviceChoice::Cuda(0)),
+            ("cuda:3", DeviceChoice::Cuda(3)),
+            ("rocm:1", DeviceChoice::Rocm(1)),
+            ("wgpu", DeviceChoice::Wgpu),
+            ("vulkan", DeviceChoice::Vulkan),
+            ("metal", DeviceChoice::Metal),
+        ] {
+            assert_eq!(text.parse::<DeviceChoice>(), Ok(choice));
+        }
+        assert_eq!(DeviceChoice::Cuda(3).to_string(), "cuda:3");
+        assert_eq!("rocm".parse::<DeviceChoice>(), Ok(DeviceChoice::Rocm(0)));
+        let wrong = "cuda:x".parse::<DeviceChoice>().unwrap_err();
+        assert!(wrong.contains("`x` is not a number"), "{wrong}");
+        let unknown = "tpu".parse::<DeviceChoice>().unwrap_err();
+        assert!(
+            unknown.contains("wgpu") && unknown.contains("rocm"),
+            "{unknown}"
+        );
+    }
+
+    #[test]
+    fn a_backend_left_out_of_the_build_names_its_feature() {
+        #[cfg(not(feature = "metal"))]
+        {
+            let error = DeviceChoice::Metal.device().unwrap_err().to_string();
+            assert!(error.contains("--features metal"), "{error}");
+        }
+        #[cfg(not(feature = "cuda"))]
+        {
+            let error = DeviceChoice::Cuda(1).device().unwrap_err().to_string();
+            assert!(
+                error.contains("--features cuda") && error.contains("cuda:1"),
+                "{error}"
+            );
+        }
     }
 }
