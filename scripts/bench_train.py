@@ -289,9 +289,11 @@ def main():
         ours, theirs, our_rss, their_rss = [], [], [], []
         for _ in range(args.rounds):
             out, rss = run([args.gantry, "bench", "--preset", preset, "--batch-size", str(args.batch_size),
-                            "--steps", str(args.steps), "--warmup", str(args.warmup)])
+                            "--steps", str(args.steps), "--warmup", str(args.warmup),
+                            # The twin reads its figures back every step: so does gantry here.
+                            "--read-every", "1"])
             m = re.search(r"median ([0-9.]+) ms/step", out)
-            d = re.search(r", (cpu \(.*?\)|Device<.*?>) \(\d+ steps\)", out)
+            d = re.search(r"train step, batch \d+, (.*) \(\d+ steps", out)
             if not m:
                 raise SystemExit(f"gantry bench printed no median: {out}")
             device = d.group(1) if d else device

@@ -39,6 +39,7 @@ fn trained_run(dir: &Path) -> PathBuf {
     let run = dir.join("run");
     let options = RunOptions {
         device: burn::tensor::Device::flex(),
+        replica_devices: Vec::new(),
         data_dir: data_dir(),
         show_progress: false,
         log_lines: false,

@@ -47,6 +47,7 @@ fn every_preset_exports_with_onnx_runtime_parity() {
         let run = dir.path().join(preset.name);
         let options = RunOptions {
             device: burn::tensor::Device::flex(),
+            replica_devices: Vec::new(),
             data_dir: data_dir.clone(),
             show_progress: false,
             log_lines: false,

@@ -23,6 +23,8 @@ pub enum Stream {
     Init = 5,
     /// Data augmentation of one image (index: epoch << 32 | image index).
     Augment = 6,
+    /// WGAN-GP's interpolation weights ε of a training step (index: the global step).
+    Penalty = 7,
 }
 
 /// SplitMix64: a tiny, well-mixed 64-bit generator.
@@ -97,6 +99,12 @@ pub fn normal_batch(
     let mut values = vec![0.0; n * latent_dim];
     SplitMix64::for_stream(seed, stream, index).fill_normal(&mut values);
     values
+}
+
+/// `n` values uniform in `[0, 1)` for `(seed, stream, index)`.
+pub fn uniform_batch(seed: u64, stream: Stream, index: u64, n: usize) -> Vec<f32> {
+    let mut rng = SplitMix64::for_stream(seed, stream, index);
+    (0..n).map(|_| rng.next_f64() as f32).collect()
 }
 
 /// A uniformly random permutation of `0..n` (Fisher–Yates).

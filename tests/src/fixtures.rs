@@ -53,6 +53,7 @@ pub fn make_tiny(work: &Path, run_out: &Path, onnx_out: &Path) -> anyhow::Result
     let run = work.join("run");
     let options = RunOptions {
         device: burn::tensor::Device::flex(),
+        replica_devices: Vec::new(),
         data_dir: data_dir(),
         show_progress: false,
         log_lines: false,

@@ -3,9 +3,10 @@
 //! Used by `gantry bench` and `cargo bench`. Synthetic batches keep data loading out of the
 //! figure: it measures the networks and the optimiser, which is what a backend changes.
 
+use crate::device::DeviceChoice;
 use crate::latent::{self, Stream};
-use crate::training::{GanState, StepPlan, TrainingConfig};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use crate::training::{GanState, PendingStats, StepPlan, TrainingConfig};
+use burn::tensor::{Int, Tensor, TensorData};
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -14,7 +15,10 @@ pub struct BenchFigures {
     pub device: String,
     pub batch_size: usize,
     pub steps: usize,
-    /// Per-step wall times, milliseconds.
+    /// Steps between read-backs of the figures (a device sync each): the run's `log_every`.
+    pub read_every: usize,
+    /// Wall time per step of each window of `read_every` steps ending in a read-back,
+    /// milliseconds (on a GPU a step's own wall time is only the time to queue it).
     pub step_ms: Vec<f64>,
 }
 
@@ -40,11 +44,16 @@ impl std::fmt::Display for BenchFigures {
         let max = self.step_ms.iter().copied().fold(0.0, f64::max);
         write!(
             f,
-            "{} train step, batch {}, {} ({} steps): median {:.1} ms/step (mean {:.1}, min {:.1}, max {:.1}), {:.0} images/s",
+            "{} train step, batch {}, {} ({} steps, figures read every {}): median {:.1} ms/step (mean {:.1}, min {:.1}, max {:.1}), {:.0} images/s",
             self.model,
             self.batch_size,
             self.device,
             self.steps,
+            if self.read_every == 1 {
+                "step".to_string()
+            } else {
+                format!("{} steps", self.read_every)
+            },
             self.median_ms(),
             self.mean_ms(),
             min,
@@ -54,23 +63,28 @@ impl std::fmt::Display for BenchFigures {
     }
 }
 
-/// Time `steps` training steps of `config`'s model at `batch_size` after `warmup` untimed
-/// ones.
+/// Time `steps` training steps of `config`'s model at `batch_size` on `choice` after
+/// `warmup` untimed ones, reading the step's figures back every `read_every` steps as a run
+/// with `log_every = read_every` does (1: after every step).
 pub fn train_step(
     config: &TrainingConfig,
-    device: &Device,
+    choice: DeviceChoice,
     batch_size: usize,
     warmup: usize,
     steps: usize,
+    read_every: usize,
 ) -> anyhow::Result<BenchFigures> {
     anyhow::ensure!(steps >= 1, "need at least one timed step");
+    anyhow::ensure!(read_every >= 1, "read_every must be at least 1");
     let config = config.clone().with_batch_size(batch_size);
     config.check()?;
-    let device = device.clone().autodiff();
+    let device = choice.device()?.autodiff();
     let [c, h, w] = config.model.image_shape();
     let mut state = GanState::init(&config, &device);
     let plan = StepPlan::new(&config);
     let mut step_ms = Vec::with_capacity(steps);
+    let mut unread = Vec::with_capacity(read_every);
+    let mut window_started = Instant::now();
     for step in 0..warmup + steps {
         // Stand-in real images: values squashed into [-1, 1] as normalised data is.
         let mut real = latent::normal_batch(
@@ -81,23 +95,33 @@ pub fn train_step(
             c * h * w,
         );
         real.iter_mut().for_each(|v| *v = v.tanh());
-        let started = Instant::now();
+        if step == warmup || unread.is_empty() {
+            window_started = Instant::now();
+        }
         let real = Tensor::<4>::from_data(TensorData::new(real, [batch_size, c, h, w]), &device);
         let labels = config.model.classes().map(|classes| {
             let labels = (0..batch_size as i64).map(|i| i % classes as i64).collect();
             Tensor::<1, Int>::from_data(TensorData::new(labels, [batch_size]), &device)
         });
-        let (next, _stats) = state.step(&plan, real, labels, step as u64)?;
+        let (next, stats) = state.step(&plan, real, labels, step as u64)?;
         state = next;
-        if step >= warmup {
-            step_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        unread.push(stats);
+        let last = step + 1 == warmup + steps;
+        if step + 1 == warmup || unread.len() == read_every || last {
+            let window = unread.len();
+            PendingStats::read_all(std::mem::take(&mut unread));
+            if step >= warmup {
+                let ms = window_started.elapsed().as_secs_f64() * 1000.0 / window as f64;
+                step_ms.extend(std::iter::repeat_n(ms, window));
+            }
         }
     }
     Ok(BenchFigures {
         model: config.model.name().to_string(),
-        device: crate::device::describe(&device),
+        device: choice.describe(&device),
         batch_size,
         steps,
+        read_every,
         step_ms,
     })
 }

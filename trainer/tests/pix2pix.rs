@@ -55,6 +55,7 @@ fn a_short_run_upscales_unseen_faces_better_than_nearest_neighbour() {
             &device,
         );
         let (next, stats) = state.step(&plan, real, None, step).unwrap();
+        let stats = stats.read();
         assert!(stats.is_finite(), "step {step}: {stats:?}");
         state = next;
     }

@@ -43,6 +43,7 @@ fn two_steps(config: &TrainingConfig) -> (GanState, GanState) {
         );
         let labels = config.model.classes().map(|_| labels);
         let (next, stats) = state.step(&plan, real, labels, b as u64).unwrap();
+        let stats = stats.read();
         assert!(stats.is_finite(), "{stats:?}");
         if let Objective::Bce { .. } = config.objective() {
             assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");

@@ -65,6 +65,7 @@ fn one_step_changes_both_networks_and_gives_finite_losses() {
     let d_before = common::tensors(&state.discriminator);
     let real = Tensor::<4>::random([32, 1, 28, 28], Distribution::Uniform(-1.0, 1.0), &device);
     let (state, stats) = state.step(&StepPlan::new(&config), real, None, 0).unwrap();
+    let stats = stats.read();
     assert!(stats.is_finite(), "{stats:?}");
     assert!(stats.loss_d > 0.0 && stats.loss_g > 0.0, "{stats:?}");
     assert!((0.0..=1.0).contains(&stats.d_real) && (0.0..=1.0).contains(&stats.d_fake));

@@ -3,6 +3,7 @@
 use crate::common::{CommonArgs, interactive};
 use clap::Args;
 use gantry_trainer::data::DatasetName;
+use gantry_trainer::device::DeviceChoice;
 use gantry_trainer::training::{self, RunOptions, TrainingConfig, presets};
 use std::path::PathBuf;
 
@@ -15,7 +16,8 @@ use std::path::PathBuf;
     gantry train --dataset image-folder --dataset-dir ~/pictures/cats --epochs 50\n  \
     gantry train --resume runs/mnist\n  \
     gantry train --resume runs/mnist --epochs 20   # train longer than planned\n  \
-    gantry train --resume runs/mnist --from-checkpoint step-00001874\n\n\
+    gantry train --resume runs/mnist --from-checkpoint step-00001874\n  \
+    gantry train --preset cifar10-dcgan64 --devices cuda:0,cuda:1 --batch-size 128\n\n\
     A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
     and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
 pub struct TrainArgs {
@@ -59,6 +61,14 @@ pub struct TrainArgs {
     /// Stop after this many steps in total, with a checkpoint to resume from.
     #[arg(long)]
     max_steps: Option<u64>,
+    /// Train data-parallel on several devices of this process, e.g. `cuda:0,cuda:1`
+    /// (any kinds `--device` takes; the same device twice runs two replicas on it). Each
+    /// device takes an equal slice of every batch; their gradients are summed on the first
+    /// device, which holds the optimisers and is checkpointed. BatchNorm normalises each
+    /// slice with its own statistics, and only the first device's batches move the running
+    /// statistics (as PyTorch's DDP without SyncBatchNorm). Replaces --device.
+    #[arg(long, value_delimiter = ',', value_name = "DEVICE,DEVICE,...")]
+    devices: Vec<DeviceChoice>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -101,8 +111,26 @@ impl TrainArgs {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let choices = if args.devices.is_empty() {
+        vec![args.common.device]
+    } else {
+        args.devices.clone()
+    };
+    let mut devices = Vec::with_capacity(choices.len());
+    for (i, choice) in choices.iter().enumerate() {
+        let device = choice.device()?;
+        let role = match (choices.len(), i) {
+            (1, _) => "device",
+            (_, 0) => "main device",
+            _ => "replica",
+        };
+        eprintln!("{role}: {}", choice.describe(&device));
+        devices.push(device);
+    }
+    let device = devices.remove(0);
     let options = RunOptions {
-        device: args.common.device.device()?,
+        device,
+        replica_devices: devices,
         data_dir: args.common.data_dir.clone(),
         show_progress: interactive(),
         log_lines: true,

@@ -79,6 +79,24 @@ fn symmetric_padding(conv: &Conv2d) -> Option<[usize; 2]> {
     }
 }
 
+thread_local! {
+    /// Whether BatchNorm moves its running statistics on this thread: false on a
+    /// data-parallel replica's thread (`training::parallel`), so only the main device's
+    /// batches move them, as PyTorch DDP keeps rank 0's buffers. (burn's `RunningState`
+    /// averages updates per thread, in whatever order threads come; one writer keeps runs
+    /// reproducible.)
+    static RUNNING_STATS_MOVE: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
+}
+
+/// Run `f` with BatchNorm's running statistics left as they are on this thread: what a
+/// data-parallel replica other than the main one does.
+pub fn keeping_running_stats<R>(f: impl FnOnce() -> R) -> R {
+    RUNNING_STATS_MOVE.with(|moves| moves.set(false));
+    let result = f();
+    RUNNING_STATS_MOVE.with(|moves| moves.set(true));
+    result
+}
+
 /// burn's `BatchNorm::forward` with the batch statistics from [`kernels::batch_norm_train`]:
 /// in training (an autodiff device, the layer not frozen) normalise with the batch's
 /// moments and move the running statistics toward them by `momentum`, as burn does;
@@ -90,6 +108,9 @@ fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
     let device = x.device();
     let (y, mean, variance) =
         kernels::batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+    if !RUNNING_STATS_MOVE.with(|moves| moves.get()) {
+        return y;
+    }
     let m = norm.momentum;
     let running = |state: &burn::module::RunningState<Tensor<1>>, batch: Tensor<1>| {
         let old = state.value_sync().to_device(&device);

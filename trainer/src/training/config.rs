@@ -310,6 +310,12 @@ pub struct TrainingConfig {
     /// hundreds of short epochs; the Fashion-MNIST seed saves every 15.
     #[config(default = 1)]
     pub checkpoint_every_epochs: usize,
+    /// Read the step's losses and D outputs back from the device every N steps, all N at
+    /// once (each read is a device sync: on a GPU it waits for the queued kernels). Every
+    /// step is still recorded in `metrics.jsonl` and checked by the divergence guard, which
+    /// also runs before every checkpoint; 1 reads after each step.
+    #[config(default = 25)]
+    pub log_every: usize,
     /// Checkpoints kept; older ones are deleted once a newer one is safely written.
     #[config(default = 3)]
     pub keep_checkpoints: usize,
@@ -400,6 +406,7 @@ impl TrainingConfig {
             self.checkpoint_every_epochs >= 1,
             "checkpoint_every_epochs must be at least 1"
         );
+        anyhow::ensure!(self.log_every >= 1, "log_every must be at least 1");
         anyhow::ensure!(
             self.keep_checkpoints >= 1,
             "keep_checkpoints must be at least 1"

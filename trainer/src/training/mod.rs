@@ -11,6 +11,7 @@
 //!   best checkpoint.
 //! - [`policy`]: when to write a checkpoint and when to measure one.
 //! - [`evaluator`]: quality measured during training (`eval_every`).
+//! - [`parallel`]: data-parallel steps over several devices (`--devices`).
 //! - [`divergence`]: when a run has diverged (bounds on losses and saturation), and what
 //!   it does then.
 
@@ -21,6 +22,7 @@ pub mod evaluator;
 pub mod events;
 pub mod listeners;
 pub mod metrics;
+pub mod parallel;
 pub mod policy;
 pub mod presets;
 pub mod run;
@@ -28,4 +30,4 @@ pub mod step;
 
 pub use config::{ModelConfig, Objective, TrainingConfig};
 pub use run::{RunOptions, RunSummary, resume, resume_from, train};
-pub use step::{GanState, StepPlan, StepStats};
+pub use step::{GanState, PendingStats, StepPlan, StepStats};

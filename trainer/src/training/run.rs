@@ -9,8 +9,9 @@ use super::evaluator::Evaluator;
 use super::events::{EpochDone, EpochStarted, EvaluationDone, Listeners, StepDone};
 use super::listeners::{BestCheckpoint, EpochArtefacts, MetricsFile, Progress, epoch_grid};
 use super::metrics;
+use super::parallel::Replicas;
 use super::policy::CheckpointPolicy;
-use super::step::{GanState, StepPlan, StepStats};
+use super::step::{GanState, PendingStats, StepPlan, StepStats};
 use crate::data::{Batcher, ImageDataset, Split};
 use crate::inference::{config_path, load_run_config};
 use crate::{fs_atomic, report};
@@ -34,7 +35,11 @@ pub struct Diverged {
 /// How a run is carried out (not part of what it computes).
 #[derive(Debug, Clone)]
 pub struct RunOptions {
+    /// The (main) device: it holds the optimisers, draws the grids and is checkpointed.
     pub device: Device,
+    /// More devices that each train on a slice of every batch (data-parallel, see
+    /// [`super::parallel`]); empty: `device` alone.
+    pub replica_devices: Vec<Device>,
     pub data_dir: PathBuf,
     pub show_progress: bool,
     /// Without a progress bar (logs, CI), print a plain line every tenth of an epoch.
@@ -249,9 +254,26 @@ struct Run<'a> {
     listeners: Listeners,
     guard: DivergenceGuard,
     device: Device,
+    replicas: Replicas,
     position: Position,
     last_stats: Option<StepStats>,
     last_checkpoint: Option<PathBuf>,
+    /// Steps done whose figures are still on the device, read back together by
+    /// [`Run::read_back`].
+    unread: Vec<UnreadStep>,
+    /// When the oldest unread step started: images/s is measured over the steps read
+    /// together, since a step's own wall time on a GPU is only the time to queue it.
+    unread_since: Instant,
+}
+
+/// A step whose figures have not been read back yet.
+struct UnreadStep {
+    epoch: usize,
+    /// 1-based batch within `epoch`.
+    batch: usize,
+    /// Steps done in total after it.
+    step: u64,
+    stats: PendingStats,
 }
 
 /// A resumed position must be one this run can reach: `step` batches in, `batch` inside an
@@ -282,6 +304,13 @@ impl<'a> Run<'a> {
         options: &'a RunOptions,
         position: Position,
     ) -> anyhow::Result<Self> {
+        let devices = options.replica_devices.len() + 1;
+        anyhow::ensure!(
+            config.batch_size >= 2 * devices,
+            "batch_size {} is too small for {devices} devices: each needs a slice of at least 2 \
+             images (BatchNorm)",
+            config.batch_size
+        );
         let batcher = Batcher::new(config.batch_size, config.seed);
         let batches = batcher.batches_per_epoch(dataset);
         check_position(position, batches)?;
@@ -304,9 +333,16 @@ impl<'a> Run<'a> {
             listeners,
             guard: DivergenceGuard::new(config.divergence),
             device: options.device.clone().autodiff(),
+            replicas: Replicas::new(
+                std::iter::once(options.device.clone())
+                    .chain(options.replica_devices.iter().cloned())
+                    .collect(),
+            )?,
             position,
             last_stats: None,
             last_checkpoint: None,
+            unread: Vec::new(),
+            unread_since: Instant::now(),
         })
     }
 
@@ -346,7 +382,14 @@ impl<'a> Run<'a> {
                 .options
                 .stop_after_steps
                 .is_some_and(|s| self.position.step >= s);
-            if self.policy.save_at(self.position, stopping) {
+            let saving = self.policy.save_at(self.position, stopping);
+            // Before a checkpoint, the guard must have seen every step it holds.
+            if saving || stopping || self.position.epoch != epoch {
+                self.read_back()?;
+            } else if self.unread.len() >= self.config.log_every {
+                self.read_back()?;
+            }
+            if saving {
                 self.listeners.flush()?;
                 let saved = checkpoint::save(self.run_dir, self.config, &state, self.position)?;
                 self.last_checkpoint = Some(saved);
@@ -358,10 +401,13 @@ impl<'a> Run<'a> {
         Ok((state, false))
     }
 
-    /// One step on the batch `indices`, its figures told to the listeners.
+    /// One step on the batch `indices`; its figures stay on the device until
+    /// [`Self::read_back`].
     fn step(&mut self, state: GanState, indices: &[usize]) -> anyhow::Result<GanState> {
-        let started = Instant::now();
         let epoch = self.position.epoch;
+        if self.unread.is_empty() {
+            self.unread_since = Instant::now();
+        }
         let (real, labels) = self.batcher.augmented_images(
             self.dataset,
             indices,
@@ -375,20 +421,7 @@ impl<'a> Run<'a> {
         let step = self.position.step;
         self.device
             .seed(self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let (state, stats) = state.step(&self.plan, real, labels, step)?;
-        if let Some(verdict) = self.guard.observe(step + 1, &stats) {
-            let go_back_to = verdict
-                .last_sound_step
-                .and_then(|n| checkpoint::newest_at_most(self.run_dir, n));
-            return Err(Diverged {
-                step: step + 1,
-                reason: verdict.reason,
-                advice: self.where_to_go_back(go_back_to.as_deref()),
-                go_back_to,
-            }
-            .into());
-        }
-        let images_per_sec = self.config.batch_size as f32 / started.elapsed().as_secs_f32();
+        let (state, stats) = self.replicas.step(state, &self.plan, real, labels, step)?;
         let batch = self.position.batch + 1;
         self.position = if batch == self.batches {
             Position {
@@ -403,17 +436,54 @@ impl<'a> Run<'a> {
                 step: step + 1,
             }
         };
-        self.last_stats = Some(stats);
-        self.listeners.step_done(&StepDone {
+        self.unread.push(UnreadStep {
             epoch,
             batch,
-            batches: self.batches,
-            epochs: self.config.epochs,
             step: step + 1,
             stats,
-            images_per_sec,
-        })?;
+        });
         Ok(state)
+    }
+
+    /// Read the unread steps' figures back in one sync, then, step by step in order, let
+    /// the divergence guard judge them and tell the listeners.
+    fn read_back(&mut self) -> anyhow::Result<()> {
+        if self.unread.is_empty() {
+            return Ok(());
+        }
+        let unread = std::mem::take(&mut self.unread);
+        let (meta, pending): (Vec<_>, Vec<_>) = unread
+            .into_iter()
+            .map(|u| ((u.epoch, u.batch, u.step), u.stats))
+            .unzip();
+        let figures = PendingStats::read_all(pending);
+        let images_per_sec = (self.config.batch_size * meta.len()) as f32
+            / self.unread_since.elapsed().as_secs_f32();
+        for ((epoch, batch, step), stats) in meta.into_iter().zip(figures) {
+            if let Some(verdict) = self.guard.observe(step, &stats) {
+                let go_back_to = verdict
+                    .last_sound_step
+                    .and_then(|n| checkpoint::newest_at_most(self.run_dir, n));
+                return Err(Diverged {
+                    step,
+                    reason: verdict.reason,
+                    advice: self.where_to_go_back(go_back_to.as_deref()),
+                    go_back_to,
+                }
+                .into());
+            }
+            self.last_stats = Some(stats);
+            self.listeners.step_done(&StepDone {
+                epoch,
+                batch,
+                batches: self.batches,
+                epochs: self.config.epochs,
+                step,
+                stats,
+                images_per_sec,
+            })?;
+        }
+        Ok(())
     }
 
     /// After an epoch: its evaluation if due, then the epoch's artefacts.

@@ -1,6 +1,10 @@
 //! One training iteration: a discriminator (critic) update, then a generator update —
 //! every iteration for BCE and Pix2Pix, every `critic_steps`-th for WGAN-GP. The
 //! [`Objective`] is dispatched in one place, [`GanState::step`].
+//!
+//! The same step code runs on one device and on each data-parallel replica
+//! ([`super::parallel`]): a replica trains on its slice of the batch ([`BatchSlice`]) and
+//! hands its gradients to an [`Updater`] instead of an optimiser.
 
 use super::config::{Objective, TrainingConfig};
 use crate::latent::{self, Stream};
@@ -10,7 +14,6 @@ use crate::model::{
 };
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
-use burn::tensor::Distribution;
 use burn::tensor::activation::{log_sigmoid, sigmoid};
 use burn::tensor::{Int, TensorData};
 
@@ -28,6 +31,48 @@ pub struct StepStats {
     /// The fraction of the generated batch's values at ±1 (|v| ≥ 0.999): near 1 when the
     /// generator has collapsed onto its output activation's limits.
     pub saturated: f32,
+}
+
+/// A step's five figures still on the device: reading them back is a device sync (on a GPU
+/// it waits for every queued kernel), so the loop gathers a few dozen steps' worth and reads
+/// them in one go ([`PendingStats::read_all`], every `log_every` steps and before every
+/// checkpoint).
+#[derive(Debug, Clone)]
+pub struct PendingStats(Tensor<1>);
+
+impl PendingStats {
+    /// This step's figures alone (one sync).
+    pub fn read(self) -> StepStats {
+        Self::read_all(vec![self])
+            .pop()
+            .expect("one step, one set of figures")
+    }
+
+    /// The sum of two replicas' (weighted) figures, on `device`: the whole batch's figures.
+    pub fn plus(self, other: Self, device: &Device) -> Self {
+        Self(self.0.to_device(device) + other.0.to_device(device))
+    }
+
+    /// Several steps' figures, in order, with one read back.
+    pub fn read_all(pending: Vec<Self>) -> Vec<StepStats> {
+        if pending.is_empty() {
+            return Vec::new();
+        }
+        let values = Tensor::cat(pending.into_iter().map(|p| p.0).collect(), 0)
+            .into_data()
+            .try_to_vec::<f32>()
+            .expect("f32 figures");
+        values
+            .chunks_exact(5)
+            .map(|v| StepStats {
+                loss_d: v[0],
+                loss_g: v[1],
+                d_real: v[2],
+                d_fake: v[3],
+                saturated: v[4],
+            })
+            .collect()
+    }
 }
 
 impl StepStats {
@@ -81,6 +126,15 @@ impl StepPlan {
         }
     }
 
+    /// WGAN-GP's interpolation weights ε of global step `step`, `[rows, 1, 1, 1]`: this
+    /// slice's rows of the batch's, drawn from the run's own stream (not the device's
+    /// generator), so replicas and resumed runs draw what one uninterrupted device would.
+    fn penalty_weights(&self, step: u64, slice: &BatchSlice, device: &Device) -> Tensor<4> {
+        let all = latent::uniform_batch(self.seed, Stream::Penalty, step, slice.total);
+        let rows = all[slice.rows.clone()].to_vec();
+        Tensor::from_data(TensorData::new(rows, [slice.len(), 1, 1, 1]), device)
+    }
+
     /// The latent batch of global step `step`: `[batch, latent]` from the run's noise
     /// stream, so a resumed run draws what the uninterrupted one would have.
     pub fn noise(&self, step: u64, batch: usize, device: &Device) -> Result<Tensor<2>, FeedError> {
@@ -100,19 +154,21 @@ fn discriminator_bce(logits_real: Tensor<2>, logits_fake: Tensor<2>, real_label:
 }
 
 /// A BCE step's figures: both losses, and D's mean probabilities on real and fake.
+/// (`loss_d` and `loss_g` come weighted by the slice already.)
 fn bce_stats(
     loss_d: Tensor<1>,
     loss_g: Tensor<1>,
     logits_real: Tensor<2>,
     logits_fake: Tensor<2>,
     saturated: Tensor<1>,
-) -> StepStats {
-    read_stats([
+    slice: &BatchSlice,
+) -> PendingStats {
+    gather_stats([
         loss_d,
         loss_g,
-        sigmoid(logits_real.detach()).mean(),
-        sigmoid(logits_fake.detach()).mean(),
-        saturated,
+        slice.weigh(sigmoid(logits_real.detach()).mean()),
+        slice.weigh(sigmoid(logits_fake.detach()).mean()),
+        slice.weigh(saturated),
     ])
 }
 
@@ -155,26 +211,171 @@ impl GanState {
         real: Tensor<4>,
         labels: Option<Tensor<1, Int>>,
         step: u64,
-    ) -> Result<(Self, StepStats), FeedError> {
+    ) -> Result<(Self, PendingStats), FeedError> {
+        let Self {
+            generator,
+            discriminator,
+            mut optim_g,
+            mut optim_d,
+        } = self;
         let [n, ..] = real.dims();
+        let mut optimisers = Optimisers {
+            generator: &mut optim_g,
+            discriminator: &mut optim_d,
+        };
+        let slice = BatchSlice::whole(n);
+        let (networks, stats) = Networks {
+            generator,
+            discriminator,
+        }
+        .step(plan, real, labels, step, &slice, &mut optimisers)?;
+        let state = Self {
+            generator: networks.generator,
+            discriminator: networks.discriminator,
+            optim_g,
+            optim_d,
+        };
+        Ok((state, stats))
+    }
+}
+
+/// Which rows of a step's batch a replica trains on. Every loss and figure is a mean over
+/// the batch, so a replica weighs its own by `rows / total`: the replicas' gradients then
+/// sum to the whole batch's, and their figures to its figures.
+#[derive(Debug, Clone)]
+pub struct BatchSlice {
+    pub rows: std::ops::Range<usize>,
+    pub total: usize,
+}
+
+impl BatchSlice {
+    /// The whole batch of `n`: one device.
+    pub fn whole(n: usize) -> Self {
+        Self {
+            rows: 0..n,
+            total: n,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// A mean over this slice, weighted to be its share of the mean over the batch.
+    fn weigh(&self, mean: Tensor<1>) -> Tensor<1> {
+        if self.len() == self.total {
+            mean
+        } else {
+            mean.mul_scalar(self.len() as f64 / self.total as f64)
+        }
+    }
+
+    /// This slice's rows of a `[total, dim]` latent batch.
+    fn latents(&self, plan: &StepPlan, step: u64, device: &Device) -> Result<Tensor<2>, FeedError> {
+        let z = plan.noise(step, self.total, device)?;
+        Ok(if self.len() == self.total {
+            z
+        } else {
+            z.narrow(0, self.rows.start, self.len())
+        })
+    }
+}
+
+/// Where a step's gradients go. On one device, to the optimisers; on a data-parallel
+/// replica, to the main device, where they are summed with the other replicas' and the
+/// network is updated once (burn-train's multi-device strategy), and the updated network
+/// comes back.
+pub trait Updater {
+    fn update_discriminator(
+        &mut self,
+        lr: f64,
+        discriminator: Discriminator,
+        grads: GradientsParams,
+    ) -> Discriminator;
+    fn update_generator(
+        &mut self,
+        lr: f64,
+        generator: Generator,
+        grads: GradientsParams,
+    ) -> Generator;
+}
+
+/// One device: Adam on each network.
+pub struct Optimisers<'a> {
+    pub generator: &'a mut ModuleOptimizer,
+    pub discriminator: &'a mut ModuleOptimizer,
+}
+
+impl Updater for Optimisers<'_> {
+    fn update_discriminator(
+        &mut self,
+        lr: f64,
+        discriminator: Discriminator,
+        grads: GradientsParams,
+    ) -> Discriminator {
+        self.discriminator.step(lr, discriminator, grads)
+    }
+
+    fn update_generator(
+        &mut self,
+        lr: f64,
+        generator: Generator,
+        grads: GradientsParams,
+    ) -> Generator {
+        self.generator.step(lr, generator, grads)
+    }
+}
+
+/// Both networks, without their optimisers: what a step trains.
+pub struct Networks {
+    pub generator: Generator,
+    pub discriminator: Discriminator,
+}
+
+impl Networks {
+    /// [`GanState::step`] on `slice` of the batch (`real` and `labels` are that slice's
+    /// rows), the updates made by `updater`.
+    pub fn step(
+        self,
+        plan: &StepPlan,
+        real: Tensor<4>,
+        labels: Option<Tensor<1, Int>>,
+        step: u64,
+        slice: &BatchSlice,
+        updater: &mut dyn Updater,
+    ) -> Result<(Self, PendingStats), FeedError> {
         let lr = plan.lr;
+        let device = real.device();
         match plan.objective {
             Objective::Bce { real_label } => {
-                let z = plan.noise(step, n, &real.device())?;
-                self.bce_step(real, labels, z, lr, real_label)
+                let z = slice.latents(plan, step, &device)?;
+                self.bce_step(real, labels, z, lr, real_label, slice, updater)
             }
             Objective::WganGp {
                 lambda,
                 critic_steps,
             } => {
-                let z = plan.noise(step, n, &real.device())?;
+                let z = slice.latents(plan, step, &device)?;
                 let update_generator = (step + 1) % critic_steps.max(1) as u64 == 0;
-                self.wgan_gp_step(real, labels, z, lr, lambda, update_generator)
+                let epsilon = plan.penalty_weights(step, slice, &device);
+                let settings = WganGpStep {
+                    lr,
+                    lambda,
+                    update_generator,
+                };
+                self.wgan_gp_step(real, labels, z, epsilon, settings, slice, updater)
             }
             Objective::Pix2Pix {
                 l1_lambda,
                 real_label,
-            } => self.pix2pix_step(real, plan.spec.input.scale(), lr, l1_lambda, real_label),
+            } => self.pix2pix_step(
+                real,
+                plan.spec.input.scale(),
+                lr,
+                (l1_lambda, real_label),
+                slice,
+                updater,
+            ),
         }
     }
 
@@ -184,6 +385,7 @@ impl GanState {
     ///
     /// A conditional GAN gets the real batch's `labels`, and generates the same labels:
     /// both halves of D's batch then have the same class balance.
+    #[allow(clippy::too_many_arguments)]
     fn bce_step(
         self,
         real: Tensor<4>,
@@ -191,12 +393,12 @@ impl GanState {
         z: Tensor<2>,
         lr: f64,
         real_label: f32,
-    ) -> Result<(Self, StepStats), FeedError> {
+        slice: &BatchSlice,
+        updater: &mut dyn Updater,
+    ) -> Result<(Self, PendingStats), FeedError> {
         let Self {
             generator,
             discriminator,
-            mut optim_g,
-            mut optim_d,
         } = self;
 
         let fake = generator.forward(GeneratorFeed::Latent {
@@ -205,28 +407,28 @@ impl GanState {
         })?;
         let logits_real = discriminator.forward(real, labels.clone());
         let logits_fake = discriminator.forward(fake.clone().detach(), labels.clone());
-        let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), real_label);
+        let loss_d = slice.weigh(discriminator_bce(
+            logits_real.clone(),
+            logits_fake.clone(),
+            real_label,
+        ));
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = optim_d.step(lr, discriminator, grads);
+        let discriminator = updater.update_discriminator(lr, discriminator, grads);
 
         // `fake` still carries the generator's graph: no second generator forward needed.
         let saturated = saturation(&fake);
-        let loss_g = bce_real(discriminator.forward(fake, labels));
+        let loss_g = slice.weigh(bce_real(discriminator.forward(fake, labels)));
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-        let generator = optim_g.step(lr, generator, grads);
+        let generator = updater.update_generator(lr, generator, grads);
 
-        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated);
-        let state = Self {
+        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated, slice);
+        let networks = Self {
             generator,
             discriminator,
-            optim_g,
-            optim_d,
         };
-        Ok((state, stats))
+        Ok((networks, stats))
     }
-}
 
-impl GanState {
     /// The Pix2Pix iteration (Isola et al. 2017) for super-resolution: the source is the
     /// target image averaged over `scale × scale` blocks. D (a PatchGAN, logits per patch)
     /// minimises BCE on (target, source) pairs as real and (G(source), source) as fake; then
@@ -236,38 +438,39 @@ impl GanState {
         target: Tensor<4>,
         scale: usize,
         lr: f64,
-        l1_lambda: f64,
-        real_label: f32,
-    ) -> Result<(Self, StepStats), FeedError> {
+        (l1_lambda, real_label): (f64, f32),
+        slice: &BatchSlice,
+        updater: &mut dyn Updater,
+    ) -> Result<(Self, PendingStats), FeedError> {
         let Self {
             generator,
             discriminator,
-            mut optim_g,
-            mut optim_d,
         } = self;
         let source = downsample_mean(target.clone(), scale);
         let fake = generator.forward(GeneratorFeed::Source(source.clone()))?;
         let logits_real = discriminator.forward_paired(target.clone(), source.clone());
         let logits_fake = discriminator.forward_paired(fake.clone().detach(), source.clone());
-        let loss_d = discriminator_bce(logits_real.clone(), logits_fake.clone(), real_label);
+        let loss_d = slice.weigh(discriminator_bce(
+            logits_real.clone(),
+            logits_fake.clone(),
+            real_label,
+        ));
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = optim_d.step(lr, discriminator, grads);
+        let discriminator = updater.update_discriminator(lr, discriminator, grads);
 
         let saturated = saturation(&fake);
         let adversarial = bce_real(discriminator.forward_paired(fake.clone(), source));
         let l1 = (fake - target).abs().mean();
-        let loss_g = adversarial + l1 * l1_lambda;
+        let loss_g = slice.weigh(adversarial + l1 * l1_lambda);
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-        let generator = optim_g.step(lr, generator, grads);
+        let generator = updater.update_generator(lr, generator, grads);
 
-        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated);
-        let state = Self {
+        let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated, slice);
+        let networks = Self {
             generator,
             discriminator,
-            optim_g,
-            optim_d,
         };
-        Ok((state, stats))
+        Ok((networks, stats))
     }
 
     /// The WGAN-GP iteration (Gulrajani et al. 2017). The critic minimises
@@ -277,23 +480,26 @@ impl GanState {
     /// penalty's gradient reaches the critic's weights (burn's own `grad` would be detached
     /// and the penalty would silently do nothing). Then, if `update_generator`, the
     /// generator minimises `−mean D(G(z))` against the updated critic.
+    #[allow(clippy::too_many_arguments)]
     fn wgan_gp_step(
         self,
         real: Tensor<4>,
         labels: Option<Tensor<1, Int>>,
         z: Tensor<2>,
-        lr: f64,
-        lambda: f64,
-        update_generator: bool,
-    ) -> Result<(Self, StepStats), FeedError> {
+        epsilon: Tensor<4>,
+        settings: WganGpStep,
+        slice: &BatchSlice,
+        updater: &mut dyn Updater,
+    ) -> Result<(Self, PendingStats), FeedError> {
         let Self {
             mut generator,
             discriminator,
-            mut optim_g,
-            mut optim_d,
         } = self;
-        let [n, ..] = real.dims();
-        let device = real.device();
+        let WganGpStep {
+            lr,
+            lambda,
+            update_generator,
+        } = settings;
 
         let fake = generator.forward(GeneratorFeed::Latent {
             z,
@@ -303,7 +509,6 @@ impl GanState {
         let saturated = saturation(&fake_detached);
         let scores_real = discriminator.forward(real.clone(), labels.clone());
         let scores_fake = discriminator.forward(fake_detached.clone(), labels.clone());
-        let epsilon = Tensor::<4>::random([n, 1, 1, 1], Distribution::Uniform(0.0, 1.0), &device);
         let mixed = real * epsilon.clone() + fake_detached * epsilon.neg().add_scalar(1.0);
         let (_, grad) = discriminator
             .forward_with_input_gradient(mixed, labels.clone())
@@ -311,34 +516,39 @@ impl GanState {
                 FeedError::new("the critic has no input-gradient (BatchNorm or Dropout)")
             })?;
         let penalty = gradient_penalty(grad) * lambda;
-        let loss_d = scores_fake.clone().mean() - scores_real.clone().mean() + penalty;
+        let loss_d = slice.weigh(scores_fake.clone().mean() - scores_real.clone().mean() + penalty);
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = optim_d.step(lr, discriminator, grads);
+        let discriminator = updater.update_discriminator(lr, discriminator, grads);
 
         let loss_g = if update_generator {
-            let loss_g = discriminator.forward(fake, labels).mean().neg();
+            let loss_g = slice.weigh(discriminator.forward(fake, labels).mean().neg());
             let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-            generator = optim_g.step(lr, generator, grads);
+            generator = updater.update_generator(lr, generator, grads);
             loss_g
         } else {
             // No generator update this step: its loss against the critic before the update.
-            scores_fake.clone().detach().mean().neg()
+            slice.weigh(scores_fake.clone().detach().mean().neg())
         };
-        let stats = read_stats([
+        let stats = gather_stats([
             loss_d,
             loss_g,
-            scores_real.detach().mean(),
-            scores_fake.detach().mean(),
-            saturated,
+            slice.weigh(scores_real.detach().mean()),
+            slice.weigh(scores_fake.detach().mean()),
+            slice.weigh(saturated),
         ]);
-        let state = Self {
+        let networks = Self {
             generator,
             discriminator,
-            optim_g,
-            optim_d,
         };
-        Ok((state, stats))
+        Ok((networks, stats))
     }
+}
+
+/// A WGAN-GP iteration's settings.
+struct WganGpStep {
+    lr: f64,
+    lambda: f64,
+    update_generator: bool,
 }
 
 /// `mean over samples of (‖gᵢ‖₂ − 1)²` for per-sample gradients `g` `[n, c, h, w]`.
@@ -354,17 +564,10 @@ pub fn gradient_penalty(grad: Tensor<4>) -> Tensor<1> {
     norm.sub_scalar(1.0).square().mean()
 }
 
-/// The five figures of a step in one read back (each read is a device sync).
-fn read_stats(figures: [Tensor<1>; 5]) -> StepStats {
-    let values = Tensor::cat(figures.into_iter().map(|t| t.detach()).collect(), 0)
-        .into_data()
-        .try_to_vec::<f32>()
-        .expect("f32 figures");
-    StepStats {
-        loss_d: values[0],
-        loss_g: values[1],
-        d_real: values[2],
-        d_fake: values[3],
-        saturated: values[4],
-    }
+/// The five figures of a step, gathered on the device and not read back yet.
+fn gather_stats(figures: [Tensor<1>; 5]) -> PendingStats {
+    PendingStats(Tensor::cat(
+        figures.into_iter().map(|t| t.detach()).collect(),
+        0,
+    ))
 }

@@ -135,6 +135,7 @@ pub fn tiny_config() -> TrainingConfig {
 pub fn options() -> RunOptions {
     RunOptions {
         device: burn::tensor::Device::flex(),
+        replica_devices: Vec::new(),
         data_dir: data_dir(),
         show_progress: false,
         log_lines: false,
