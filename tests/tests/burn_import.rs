@@ -40,7 +40,7 @@ fn the_export_imports_into_burn_and_all_three_agree() {
     assert_eq!(shape, [n, 1, 28, 28]);
 
     // burn-onnx's generated code, fed the same latents.
-    let imported = gantry_tests::imported::Model::default();
+    let imported = gantry_tests::imported::model_on(&device);
     let input = Tensor::<2>::from_data(TensorData::new(z.clone(), [n, 100]), &device);
     let output = imported.forward(input);
     assert_eq!(output.dims(), [n, 1, 28, 28]);

@@ -90,12 +90,7 @@ impl Replicas {
                 "the batch has fewer images than there are devices",
             ));
         }
-        let GanState {
-            generator,
-            discriminator,
-            mut optim_g,
-            mut optim_d,
-        } = state;
+        let (networks, mut optim_g, mut optim_d) = state.into_parts();
         let exchange = Exchange {
             discriminator: Hub::new(self.devices.len()),
             generator: Hub::new(self.devices.len()),
@@ -104,9 +99,9 @@ impl Replicas {
         let part = |j: usize| {
             let device = &self.devices[j];
             let rows = slices[j].rows.clone();
-            let networks = Networks {
-                generator: generator.clone().fork(device),
-                discriminator: discriminator.clone().fork(device),
+            let fork = Networks {
+                generator: networks.generator.clone().fork(device),
+                discriminator: networks.discriminator.clone().fork(device),
             };
             let real = real
                 .clone()
@@ -117,7 +112,7 @@ impl Replicas {
                     .narrow(0, rows.start, rows.len())
                     .to_device(device)
             });
-            (networks, real, labels)
+            (fork, real, labels)
         };
         let parts: Vec<_> = (1..self.devices.len()).map(part).collect();
         let main_rows = slices[0].rows.clone();
@@ -153,11 +148,7 @@ impl Replicas {
                 devices: &self.devices,
                 exchange: &exchange,
             };
-            let main = Networks {
-                generator,
-                discriminator,
-            }
-            .step(plan, main_real, main_labels, step, &slices[0], &mut updater);
+            let main = networks.step(plan, main_real, main_labels, step, &slices[0], &mut updater);
             let replicas: Vec<_> = handles
                 .into_iter()
                 .map(|h| h.join().expect("a replica's thread panicked"))
@@ -168,13 +159,7 @@ impl Replicas {
         for replica in replicas {
             stats = stats.plus(replica?, self.main());
         }
-        let state = GanState {
-            generator: networks.generator,
-            discriminator: networks.discriminator,
-            optim_g,
-            optim_d,
-        };
-        Ok((state, stats))
+        Ok((GanState::from_parts(networks, optim_g, optim_d), stats))
     }
 }
 

@@ -212,30 +212,37 @@ impl GanState {
         labels: Option<Tensor<1, Int>>,
         step: u64,
     ) -> Result<(Self, PendingStats), FeedError> {
-        let Self {
-            generator,
-            discriminator,
-            mut optim_g,
-            mut optim_d,
-        } = self;
         let [n, ..] = real.dims();
+        let (networks, mut optim_g, mut optim_d) = self.into_parts();
         let mut optimisers = Optimisers {
             generator: &mut optim_g,
             discriminator: &mut optim_d,
         };
         let slice = BatchSlice::whole(n);
-        let (networks, stats) = Networks {
-            generator,
-            discriminator,
-        }
-        .step(plan, real, labels, step, &slice, &mut optimisers)?;
-        let state = Self {
+        let (networks, stats) = networks.step(plan, real, labels, step, &slice, &mut optimisers)?;
+        Ok((Self::from_parts(networks, optim_g, optim_d), stats))
+    }
+
+    /// The networks, and the generator's and the discriminator's optimisers.
+    pub(crate) fn into_parts(self) -> (Networks, ModuleOptimizer, ModuleOptimizer) {
+        let networks = Networks {
+            generator: self.generator,
+            discriminator: self.discriminator,
+        };
+        (networks, self.optim_g, self.optim_d)
+    }
+
+    pub(crate) fn from_parts(
+        networks: Networks,
+        optim_g: ModuleOptimizer,
+        optim_d: ModuleOptimizer,
+    ) -> Self {
+        Self {
             generator: networks.generator,
             discriminator: networks.discriminator,
             optim_g,
             optim_d,
-        };
-        Ok((state, stats))
+        }
     }
 }
 
