@@ -424,3 +424,76 @@ fn a_dead_generator_is_exported_with_a_warning_and_a_live_one_without() {
     let live = export_warning(&dir.path().join("live"), "0.0002");
     assert!(!live.contains("warning"), "{live}");
 }
+
+#[test]
+fn presets_show_prints_a_preset_that_set_overrides() {
+    let out = gantry(&["presets", "show", "mnist-dcgan"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert!(toml.contains("kind = \"dcgan28\""), "{toml}");
+    let out = gantry(&["presets", "show", "mnist-dcgans"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no preset `mnist-dcgans`"));
+
+    // The printed preset, edited only by flags: the run's config.json says what was set.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("preset.toml");
+    std::fs::write(&config, &toml).unwrap();
+    let run = dir.path().join("run");
+    let out = gantry(&[
+        "train",
+        "--config",
+        path(&config),
+        "--out",
+        path(&run),
+        "--data-dir",
+        path(&data_dir()),
+        "--limit",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--nz",
+        "16",
+        "--ngf",
+        "4",
+        "--ndf",
+        "4",
+        "--set",
+        "eps=1e-8",
+        "--set",
+        "sample_count=4",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let saved: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
+    assert_eq!(saved["model"]["latent_dim"], 16);
+    assert_eq!(saved["model"]["generator_features"], 4);
+    assert_eq!(saved["model"]["discriminator_features"], 4);
+    assert_eq!(saved["eps"].as_f64().map(|e| e as f32), Some(1e-8));
+
+    // An unknown setting is refused before anything is written.
+    let refused = dir.path().join("refused");
+    let out = gantry(&[
+        "train",
+        "--config",
+        path(&config),
+        "--out",
+        path(&refused),
+        "--set",
+        "model.latent_dims=16",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown setting `model.latent_dims`"), "{err}");
+    assert!(!refused.exists());
+}

@@ -142,6 +142,7 @@ pub fn describe(config: &TrainingConfig, batch_size: usize) -> serde_json::Value
         "lr": config.lr,
         "beta1": config.beta1,
         "beta2": config.beta2,
+        "eps": config.eps,
         "batch_size": batch_size,
         "seed": config.seed,
     })

@@ -162,6 +162,24 @@ pub fn sample_grid(
     latent_grid(generator, input, layout, z, device)
 }
 
+/// The first `count` images of `dataset` (at most the grid's limit): the real images a run
+/// learns from, shown once beside its epoch grids (`samples/real.png`), as the CIFAR-10 and
+/// CelebA seeds show them.
+pub fn real_grid(dataset: &ImageDataset, count: usize, device: &Device) -> anyhow::Result<Grid> {
+    let count = count
+        .min(dataset.len())
+        .min(gantry_onnx::contract::grid::MAX_IMAGES);
+    let layout = GridLayout::samples(count, None, None).map_err(anyhow::Error::msg)?;
+    let indices: Vec<usize> = (0..count).collect();
+    let (images, _) = Batcher::images(dataset, &indices, &device.clone().without_autodiff());
+    let (values, shape) = read_images(images)?;
+    Ok(Grid {
+        values,
+        shape,
+        layout,
+    })
+}
+
 /// An upscaler's grid: for the first `count` images of `dataset`, the source (`scale`×
 /// smaller, shown enlarged), the generator's image and the real image, side by side.
 pub fn translation_grid(

@@ -175,6 +175,19 @@ fn a_run_directory_holds_every_artefact() {
     // A 4×4 grid of 28×28 images with 2-pixel gaps, and the loss plot.
     let grid = image::open(run.join("samples/epoch-001.png")).unwrap();
     assert_eq!((grid.width(), grid.height()), (4 * 30 + 2, 4 * 30 + 2));
+    use image::GenericImageView;
+    // Before the first step: the same noise through the untrained generator, a different
+    // picture, and the first 16 training images in the same layout.
+    let before = image::open(run.join("samples/epoch-000.png")).unwrap();
+    assert_eq!(before.dimensions(), grid.dimensions());
+    assert_ne!(
+        before.as_bytes(),
+        grid.as_bytes(),
+        "training changed nothing"
+    );
+    let real = image::open(run.join("samples/real.png")).unwrap();
+    assert_eq!(real.dimensions(), grid.dimensions());
+    assert_ne!(real.as_bytes(), before.as_bytes());
     let plot = image::open(run.join("losses.png")).unwrap();
     assert_eq!((plot.width(), plot.height()), (960, 640));
 

@@ -47,8 +47,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Measure training speed: ms per step and images/s.
     Bench(bench::BenchArgs),
-    /// List the presets: the seeds' experiments as ready-made configs.
-    Presets,
+    /// List the presets (the seeds' experiments as ready-made configs), or print one.
+    Presets(presets::PresetsArgs),
     /// The evaluation classifier: a small CNN per dataset whose features stand in for Inception's.
     #[command(subcommand)]
     Classifier(classifier::ClassifierCommand),
@@ -65,7 +65,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Export(args) => export::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Bench(args) => bench::run(args),
-        Command::Presets => presets::run(),
+        Command::Presets(args) => presets::run(args),
         Command::Classifier(command) => classifier::run(command),
         Command::Eval(args) => eval::run(args),
     }

@@ -17,13 +17,15 @@ use std::path::PathBuf;
     gantry train --resume runs/mnist\n  \
     gantry train --resume runs/mnist --epochs 20   # train longer than planned\n  \
     gantry train --resume runs/mnist --from-checkpoint step-00001874\n  \
-    gantry train --preset cifar10-dcgan64 --devices cuda:0,cuda:1 --batch-size 128\n\n\
+    gantry train --preset cifar10-dcgan64 --devices cuda:0,cuda:1 --batch-size 128\n  \
+    gantry train --preset mnist-dcgan --nz 64 --ngf 32 --set eps=1e-8 --set objective.real_label=0.9\n\n\
     A run directory holds config.json, checkpoints/, samples/epoch-NNN.png, metrics.jsonl\n\
-    and losses.png. Settings come from --config (TOML or JSON), then these flags.")]
+    and losses.png. Settings come from --config (TOML or JSON) or --preset, then these\n\
+    flags, then each --set in order (`gantry presets show NAME` prints a preset's keys).")]
 pub struct TrainArgs {
     /// Continue the run in this directory from its newest sound checkpoint (from step 0
     /// if it was stopped before its first).
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit", "set", "nz", "ngf", "ndf", "beta1"])]
     resume: Option<PathBuf>,
     /// With --resume: continue from this checkpoint (`step-NNNNNNNN` in the run's
     /// checkpoints/) instead of the newest; newer ones are set aside as superseded-step-*.
@@ -58,6 +60,23 @@ pub struct TrainArgs {
     /// Measure quality every N epochs (needs `gantry classifier train`); keeps checkpoints/best.
     #[arg(long)]
     eval_every: Option<usize>,
+    /// Any setting of the config, as `path=value` (repeatable): `--set lr=1e-4 --set
+    /// model.latent_dim=128 --set objective.critic_steps=3`. Unknown settings are refused,
+    /// as in a config file; the value is read as TOML (numbers, true/false, strings).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// The latent size (PyTorch DCGAN example's --nz): `--set model.latent_dim=N`.
+    #[arg(long)]
+    nz: Option<usize>,
+    /// The generator's base width (--ngf): `--set model.generator_features=N`.
+    #[arg(long)]
+    ngf: Option<usize>,
+    /// The discriminator's (or critic's) base width (--ndf).
+    #[arg(long)]
+    ndf: Option<usize>,
+    /// Adam's β1 for both networks (--beta1): `--set beta1=B`.
+    #[arg(long)]
+    beta1: Option<f32>,
     /// Stop after this many steps in total, with a checkpoint to resume from.
     #[arg(long)]
     max_steps: Option<u64>,
@@ -105,6 +124,28 @@ impl TrainArgs {
         if let Some(v) = self.eval_every {
             config.eval_every = v;
         }
+        let mut sets = Vec::new();
+        if let Some(v) = self.nz {
+            sets.push(format!("model.latent_dim={v}"));
+        }
+        if let Some(v) = self.ngf {
+            sets.push(format!("model.generator_features={v}"));
+        }
+        if let Some(v) = self.ndf {
+            // WGAN-GP calls its discriminator a critic.
+            let model = serde_json::to_value(&config.model)?;
+            let key = if model.get("critic_features").is_some() {
+                "critic_features"
+            } else {
+                "discriminator_features"
+            };
+            sets.push(format!("model.{key}={v}"));
+        }
+        if let Some(v) = self.beta1 {
+            sets.push(format!("beta1={v}"));
+        }
+        sets.extend(self.set.iter().cloned());
+        let config = config.with_overrides(&sets)?;
         config.check()?;
         Ok(config)
     }

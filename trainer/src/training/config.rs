@@ -293,6 +293,11 @@ pub struct TrainingConfig {
     pub beta1: f32,
     #[config(default = 0.999)]
     pub beta2: f32,
+    /// Adam's ε, added to √v: burn's default 1e-5; PyTorch's is 1e-8 and Keras's 1e-7.
+    /// It also says how small a gradient must be to move its weight less than lr: Adam's
+    /// first step is lr·g/(|g| + ε), about ±lr whatever g's size once |g| ≫ ε.
+    #[config(default = 1e-5)]
+    pub eps: f32,
     /// The adversarial objective and its settings; absent, the model's own (`bce`, or
     /// `pix2pix` for an upscaler). See [`Objective`].
     #[config(default = "None")]
@@ -379,6 +384,36 @@ impl TrainingConfig {
         Ok(config)
     }
 
+    /// This config with `overrides` laid over it, each `path=value` (`lr=1e-4`,
+    /// `model.latent_dim=128`, `objective.critic_steps=3`) and the value read as TOML (a
+    /// number, `true`, a quoted string; anything else is taken as a bare string, so
+    /// `dataset=mnist` works). The same merge as a config file's refuses a setting gantry
+    /// does not know; `model.kind=…` or `objective.kind=…` starts that table from the new
+    /// kind's defaults, as a file naming the kind does.
+    pub fn with_overrides(self, overrides: &[String]) -> anyhow::Result<Self> {
+        let mut merged = serde_json::to_value(&self)?;
+        if merged["objective"].is_null() && overrides.iter().any(|o| o.starts_with("objective.")) {
+            merged["objective"] = serde_json::to_value(self.objective())?;
+        }
+        for text in overrides {
+            let (path, value) = parse_override(text)?;
+            match (path.as_str(), value.as_str()) {
+                ("model.kind", Some(kind)) => merged["model"] = ModelConfig::default_of(kind)?,
+                ("objective.kind", Some(kind)) => {
+                    merged["objective"] = Objective::default_of(kind)?
+                }
+                _ => {}
+            }
+            let given = path
+                .rsplit('.')
+                .fold(value, |inner, key| serde_json::json!({ key: inner }));
+            merge(&mut merged, given, "").with_context(|| format!("--set {text}"))?;
+        }
+        let config: Self = serde_json::from_value(merged).context("--set")?;
+        config.check()?;
+        Ok(config)
+    }
+
     /// Refuse settings that cannot train, naming the setting.
     pub fn check(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
@@ -401,6 +436,11 @@ impl TrainingConfig {
             (0.0..1.0).contains(&self.beta2),
             "beta2 must be in [0, 1), got {}",
             self.beta2
+        );
+        anyhow::ensure!(
+            self.eps > 0.0 && self.eps.is_finite(),
+            "eps must be positive, got {}",
+            self.eps
         );
         anyhow::ensure!(
             self.checkpoint_every_epochs >= 1,
@@ -531,6 +571,31 @@ fn upgrade_flat_objective(given: &mut serde_json::Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `path=value` → the path and the value as JSON (see [`TrainingConfig::with_overrides`]).
+fn parse_override(text: &str) -> anyhow::Result<(String, serde_json::Value)> {
+    let (path, value) = text
+        .split_once('=')
+        .with_context(|| format!("--set {text}: expected KEY=VALUE, e.g. lr=1e-4"))?;
+    let path = path.trim();
+    let well_formed = !path.is_empty()
+        && path.split('.').all(|key| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+    anyhow::ensure!(
+        well_formed,
+        "--set {text}: `{path}` is not a setting's name (words joined by dots, e.g. model.latent_dim)"
+    );
+    let value = value.trim();
+    let parsed = toml::from_str::<toml::Table>(&format!("v = {value}"))
+        .ok()
+        .and_then(|mut table| table.remove("v"));
+    let value = match parsed {
+        Some(v) => serde_json::to_value(v)?,
+        None => serde_json::Value::String(value.to_string()),
+    };
+    Ok((path.to_string(), value))
+}
+
 /// Lay `given` over `defaults`, key by key, refusing keys that `defaults` does not have.
 fn merge(
     defaults: &mut serde_json::Value,
@@ -566,6 +631,46 @@ fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_go_through_the_same_merge_as_a_file() {
+        let base = TrainingConfig::from_toml_str("[model]\nkind = \"dcgan28\"\n").unwrap();
+        let set = |items: &[&str]| {
+            base.clone()
+                .with_overrides(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        let config = set(&[
+            "lr=1e-4",
+            "model.latent_dim=128",
+            "dataset=fashion-mnist",
+            "eps=1e-8",
+        ])
+        .unwrap();
+        assert_eq!(config.lr, 1e-4);
+        assert_eq!(config.model.latent_dim(), 128);
+        assert_eq!(config.dataset, crate::data::DatasetName::FashionMnist);
+        assert_eq!(config.eps, 1e-8);
+
+        // A new kind starts from its defaults; the objective from the effective one.
+        let config = set(&["model.kind=cgan_mlp", "model.embedding_dim=8"]).unwrap();
+        assert!(matches!(config.model, ModelConfig::CganMlp(ref m) if m.embedding_dim == 8));
+        let config = set(&["objective.real_label=0.9"]).unwrap();
+        assert_eq!(config.objective(), Objective::Bce { real_label: 0.9 });
+
+        for (items, says) in [
+            (
+                &["model.latent_dims=3"][..],
+                "unknown setting `model.latent_dims`",
+            ),
+            (&["lr"][..], "expected KEY=VALUE"),
+            (&["model..x=1"][..], "is not a setting's name"),
+            (&["lr=-1"][..], "lr must be positive"),
+            (&["batch_size=big"][..], "--set"),
+        ] {
+            let err = format!("{:#}", set(items).unwrap_err());
+            assert!(err.contains(says), "{items:?}: {err}");
+        }
+    }
 
     #[test]
     fn the_objective_is_a_table_with_its_kind_defaults() {

@@ -6,9 +6,10 @@ use super::config::TrainingConfig;
 use super::events::{EpochDone, EpochStarted, EvaluationDone, Listener, StepDone};
 use super::metrics::{self, MetricsRecord, MetricsWriter};
 use super::step::StepStats;
+use crate::data::ImageDataset;
 use crate::inference::{self, Grid};
 use crate::latent::{self, Stream};
-use crate::model::GeneratorInput;
+use crate::model::{Generator, GeneratorInput};
 use crate::report;
 use burn::tensor::Device;
 use gantry_onnx::contract::GridLayout;
@@ -136,7 +137,8 @@ impl Listener for MetricsFile {
 }
 
 /// The end-of-epoch artefacts: `samples/epoch-NNN.png` (the fixed-noise grid; an
-/// upscaler's: its first training images, upscaled) and `losses.png`.
+/// upscaler's: its first training images, upscaled) and `losses.png`; and, before a new
+/// run's first step, `samples/real.png` and `samples/epoch-000.png`.
 pub struct EpochArtefacts {
     run_dir: PathBuf,
     grid: EpochGrid,
@@ -190,30 +192,69 @@ impl EpochArtefacts {
     }
 }
 
-impl Listener for EpochArtefacts {
-    fn epoch_done(&mut self, e: &EpochDone) -> anyhow::Result<()> {
+impl EpochArtefacts {
+    /// Before the first step of a new run: `samples/real.png` (the first training images)
+    /// and `samples/epoch-000.png` (the fixed noise through the untrained generator), so a
+    /// run's grids start where the Fashion-MNIST seed's progression does and sit beside
+    /// real images as the CIFAR-10 and CelebA seeds show them.
+    pub fn before_training(
+        &self,
+        generator: &Generator,
+        dataset: &ImageDataset,
+    ) -> anyhow::Result<()> {
+        let count = match &self.grid {
+            EpochGrid::Source { count, .. } => *count,
+            EpochGrid::Latent { layout, .. } => layout.count,
+        };
+        let Grid {
+            values,
+            shape,
+            layout,
+        } = inference::real_grid(dataset, count, &self.device)?;
+        report::save_grid(
+            &values,
+            shape,
+            Some(layout.columns),
+            &self.run_dir.join("samples").join("real.png"),
+        )?;
+        self.save_grid(generator, dataset, 0)
+    }
+
+    /// `samples/epoch-NNN.png` after `epochs_done` epochs.
+    fn save_grid(
+        &self,
+        generator: &Generator,
+        dataset: &ImageDataset,
+        epochs_done: usize,
+    ) -> anyhow::Result<()> {
         let Grid {
             values,
             shape,
             layout,
         } = match &self.grid {
             EpochGrid::Source { count, scale } => {
-                inference::translation_grid(e.generator, e.dataset, *count, *scale, &self.device)?
+                inference::translation_grid(generator, dataset, *count, *scale, &self.device)?
             }
             EpochGrid::Latent {
                 input,
                 layout,
                 fixed_z,
             } => inference::latent_grid(
-                e.generator,
+                generator,
                 *input,
                 layout.clone(),
                 fixed_z.clone(),
                 &self.device,
             )?,
         };
-        let grid = epoch_grid(&self.run_dir, e.epochs_done);
-        report::save_grid(&values, shape, Some(layout.columns), &grid)?;
+        let grid = epoch_grid(&self.run_dir, epochs_done);
+        report::save_grid(&values, shape, Some(layout.columns), &grid)
+    }
+}
+
+impl Listener for EpochArtefacts {
+    fn epoch_done(&mut self, e: &EpochDone) -> anyhow::Result<()> {
+        self.save_grid(e.generator, e.dataset, e.epochs_done)?;
         let records = metrics::read(&metrics::metrics_path(&self.run_dir))?;
         report::save_loss_plot(&records, &self.run_dir.join("losses.png"))
     }

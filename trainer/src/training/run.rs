@@ -77,6 +77,8 @@ pub fn train(
         .with_context(|| format!("{}: cannot create", run_dir.display()))?;
     fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(config)?)?;
     let state = GanState::init(config, &options.device.clone().autodiff());
+    EpochArtefacts::new(run_dir, config, &options.device)?
+        .before_training(&state.generator, &dataset)?;
     run_guarded(
         run_dir,
         config,

@@ -192,7 +192,8 @@ impl GanState {
         let discriminator = dcgan_init(discriminator, config.seed, 1);
         let adam = AdamConfig::new()
             .with_beta_1(config.beta1)
-            .with_beta_2(config.beta2);
+            .with_beta_2(config.beta2)
+            .with_epsilon(config.eps);
         Self {
             generator,
             discriminator,
