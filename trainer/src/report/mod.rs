@@ -1,5 +1,5 @@
-//! What a person looks at: sample grids and loss plots as PNG files, and the run's
-//! progression as an animated GIF.
+//! What a person looks at: sample grids and loss plots as PNG files, the run's
+//! progression as an animated GIF, and TensorBoard event files.
 //!
 //! Both are written to a temporary file and renamed into place, so a viewer never sees a
 //! half-written image and an old one survives a failed write.
@@ -7,6 +7,7 @@
 pub mod grid;
 pub mod plot;
 pub mod progress;
+pub mod tensorboard;
 
 pub use grid::{save_grid, save_strip, write_png_atomic};
 pub use plot::save_loss_plot;

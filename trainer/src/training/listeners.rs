@@ -11,6 +11,8 @@ use crate::inference::{self, Grid};
 use crate::latent::{self, Stream};
 use crate::model::{Generator, GeneratorInput};
 use crate::report;
+use crate::report::tensorboard::EventWriter;
+use anyhow::Context;
 use burn::tensor::Device;
 use gantry_onnx::contract::GridLayout;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -257,6 +259,68 @@ impl Listener for EpochArtefacts {
         self.save_grid(e.generator, e.dataset, e.epochs_done)?;
         let records = metrics::read(&metrics::metrics_path(&self.run_dir))?;
         report::save_loss_plot(&records, &self.run_dir.join("losses.png"))
+    }
+}
+
+/// TensorBoard event files in `tb/` ([`report::tensorboard`]): each step's losses, D
+/// outputs and images/s, each evaluation's figures, each epoch's grid. A resumed run adds a
+/// file; steps it repeats after its checkpoint appear twice, as in any restarted logger.
+pub struct TensorBoard {
+    run_dir: PathBuf,
+    writer: EventWriter,
+    /// The last step heard, where the epoch's grid is shown.
+    step: u64,
+}
+
+impl TensorBoard {
+    pub fn open(run_dir: &Path, step: u64) -> anyhow::Result<Self> {
+        Ok(Self {
+            run_dir: run_dir.to_path_buf(),
+            writer: EventWriter::create(&run_dir.join("tb"))?,
+            step,
+        })
+    }
+}
+
+impl Listener for TensorBoard {
+    fn step_done(&mut self, e: &StepDone) -> anyhow::Result<()> {
+        self.step = e.step;
+        let s = &e.stats;
+        self.writer.scalars(
+            e.step,
+            &[
+                ("loss/discriminator", s.loss_d),
+                ("loss/generator", s.loss_g),
+                ("D/real", s.d_real),
+                ("D/fake", s.d_fake),
+                ("generator/saturated", s.saturated),
+                ("speed/images_per_sec", e.images_per_sec),
+            ],
+        )
+    }
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.writer.flush()
+    }
+
+    fn evaluation_done(&mut self, e: &EvaluationDone) -> anyhow::Result<()> {
+        let figures: Vec<(String, f32)> = e
+            .report
+            .figures()
+            .into_iter()
+            .map(|(name, value)| (format!("quality/{name}"), value as f32))
+            .collect();
+        let named: Vec<(&str, f32)> = figures.iter().map(|(n, v)| (n.as_str(), *v)).collect();
+        self.writer.scalars(e.position.step, &named)?;
+        self.writer.flush()
+    }
+
+    fn epoch_done(&mut self, e: &EpochDone) -> anyhow::Result<()> {
+        let grid = epoch_grid(&self.run_dir, e.epochs_done);
+        let png =
+            std::fs::read(&grid).with_context(|| format!("{}: cannot read", grid.display()))?;
+        self.writer.png(self.step, "samples", &png)?;
+        self.writer.flush()
     }
 }
 

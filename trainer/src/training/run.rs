@@ -7,7 +7,9 @@ use super::config::TrainingConfig;
 use super::divergence::{DivergenceGuard, OnDivergence};
 use super::evaluator::Evaluator;
 use super::events::{EpochDone, EpochStarted, EvaluationDone, Listeners, StepDone};
-use super::listeners::{BestCheckpoint, EpochArtefacts, MetricsFile, Progress, epoch_grid};
+use super::listeners::{
+    BestCheckpoint, EpochArtefacts, MetricsFile, Progress, TensorBoard, epoch_grid,
+};
 use super::metrics;
 use super::parallel::Replicas;
 use super::policy::CheckpointPolicy;
@@ -322,6 +324,8 @@ impl<'a> Run<'a> {
         listeners.push(MetricsFile::open(run_dir, position.step)?);
         listeners.push(BestCheckpoint::open(run_dir, position.step, show)?);
         listeners.push(EpochArtefacts::new(run_dir, config, &options.device)?);
+        // After EpochArtefacts: it shows the grid that one has just written.
+        listeners.push(TensorBoard::open(run_dir, position.step)?);
         Ok(Self {
             run_dir,
             config,
