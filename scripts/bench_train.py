@@ -140,8 +140,8 @@ def twin(spec_path, steps, warmup, threads):
     g_params = list(G.parameters()) + (list(g_embed.parameters()) if g_embed else [])
     d_params = list(D.parameters()) + (list(d_embed.parameters()) if d_embed else [])
     betas = (spec["beta1"], spec["beta2"])
-    opt_g = torch.optim.Adam(g_params, lr=spec["lr"], betas=betas, eps=spec["eps"])
-    opt_d = torch.optim.Adam(d_params, lr=spec["lr"], betas=betas, eps=spec["eps"])
+    opt_g = torch.optim.Adam(g_params, lr=spec["lr_g"], betas=betas, eps=spec["eps"])
+    opt_d = torch.optim.Adam(d_params, lr=spec["lr_d"], betas=betas, eps=spec["eps"])
     G.train()
     D.train()
 

@@ -464,6 +464,8 @@ fn presets_show_prints_a_preset_that_set_overrides() {
         "4",
         "--ndf",
         "4",
+        "--lr-d",
+        "0.0001",
         "--set",
         "eps=1e-8",
         "--set",
@@ -480,6 +482,8 @@ fn presets_show_prints_a_preset_that_set_overrides() {
     assert_eq!(saved["model"]["generator_features"], 4);
     assert_eq!(saved["model"]["discriminator_features"], 4);
     assert_eq!(saved["eps"].as_f64().map(|e| e as f32), Some(1e-8));
+    assert_eq!(saved["lr_d"], 1e-4);
+    assert_eq!(saved["lr_g"], serde_json::Value::Null);
 
     // An unknown setting is refused before anything is written.
     let refused = dir.path().join("refused");

@@ -140,6 +140,8 @@ pub fn describe(config: &TrainingConfig, batch_size: usize) -> serde_json::Value
         "discriminator": spec.discriminator,
         "objective": config.objective(),
         "lr": config.lr,
+        "lr_g": config.lr_generator(),
+        "lr_d": config.lr_discriminator(),
         "beta1": config.beta1,
         "beta2": config.beta2,
         "eps": config.eps,

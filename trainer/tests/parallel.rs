@@ -12,7 +12,8 @@ use gantry_trainer::model::init::dcgan_init;
 use gantry_trainer::model::{DcganConfig, GanSpec, LayerSpec};
 use gantry_trainer::training::parallel::Replicas;
 use gantry_trainer::training::{
-    GanState, Objective, PendingStats, RunOptions, StepPlan, StepStats, metrics, resume, train,
+    GanState, Objective, PendingStats, Rates, RunOptions, StepPlan, StepStats, metrics, resume,
+    train,
 };
 
 /// The MNIST DCGAN, narrow, with its BatchNorm layers taken out: a network whose output
@@ -87,7 +88,10 @@ fn parallel_equals_one_device(objective: Objective, steps: u64) {
     let plan = StepPlan {
         spec: spec.clone(),
         objective,
-        lr: 2e-4,
+        rates: Rates {
+            generator: 2e-4,
+            discriminator: 2e-4,
+        },
         seed: 11,
     };
     let replicas = Replicas::new(vec![Device::flex(); 3]).unwrap();

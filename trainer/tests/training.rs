@@ -285,3 +285,40 @@ fn initial_weights_follow_dcgan_and_depend_only_on_the_seed() {
         "BatchNorm scale N(1, 0.02): {mean}"
     );
 }
+
+#[test]
+fn each_network_steps_with_its_own_learning_rate() {
+    // lr_d so small that no discriminator weight can move: only the generator trains.
+    let mut config = common::tiny_config();
+    config.lr_d = Some(1e-12);
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let options = RunOptions {
+        stop_after_steps: Some(1),
+        ..common::options()
+    };
+    train(&run, &config, &options).unwrap();
+    let device = Device::flex().autodiff();
+    let before = GanState::init(&config, &device);
+    let latest = checkpoint::resolve(&run).unwrap();
+    let (after, _) = checkpoint::load(&latest, &config, &device).unwrap();
+    let weights = |tensors: Vec<(String, Vec<f32>)>| -> Vec<(String, Vec<f32>)> {
+        tensors
+            .into_iter()
+            .filter(|(name, _)| !name.contains("running"))
+            .collect()
+    };
+    let moved = |a, b| common::max_abs_diff(&weights(a), &weights(b));
+    let d = moved(
+        common::tensors(&before.discriminator),
+        common::tensors(&after.discriminator),
+    );
+    let g = moved(
+        common::tensors(&before.generator),
+        common::tensors(&after.generator),
+    );
+    assert!(d < 1e-9, "the discriminator moved by {d}");
+    assert!(g > 1e-5, "the generator moved by only {g}");
+    assert_eq!(config.lr_generator(), config.lr);
+    assert_eq!(config.lr_discriminator(), 1e-12);
+}

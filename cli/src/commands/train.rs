@@ -25,7 +25,7 @@ use std::path::PathBuf;
 pub struct TrainArgs {
     /// Continue the run in this directory from its newest sound checkpoint (from step 0
     /// if it was stopped before its first).
-    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit", "set", "nz", "ngf", "ndf", "beta1"])]
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["config", "preset", "dataset", "dataset_dir", "out", "batch_size", "lr", "seed", "limit", "set", "nz", "ngf", "ndf", "beta1", "lr_g", "lr_d"])]
     resume: Option<PathBuf>,
     /// With --resume: continue from this checkpoint (`step-NNNNNNNN` in the run's
     /// checkpoints/) instead of the newest; newer ones are set aside as superseded-step-*.
@@ -77,6 +77,12 @@ pub struct TrainArgs {
     /// Adam's β1 for both networks (--beta1): `--set beta1=B`.
     #[arg(long)]
     beta1: Option<f32>,
+    /// The generator's own learning rate (default --lr): `--set lr_g=R`.
+    #[arg(long)]
+    lr_g: Option<f64>,
+    /// The discriminator's (critic's) own learning rate (default --lr): `--set lr_d=R`.
+    #[arg(long)]
+    lr_d: Option<f64>,
     /// Stop after this many steps in total, with a checkpoint to resume from.
     #[arg(long)]
     max_steps: Option<u64>,
@@ -143,6 +149,12 @@ impl TrainArgs {
         }
         if let Some(v) = self.beta1 {
             sets.push(format!("beta1={v}"));
+        }
+        if let Some(v) = self.lr_g {
+            sets.push(format!("lr_g={v:e}"));
+        }
+        if let Some(v) = self.lr_d {
+            sets.push(format!("lr_d={v:e}"));
         }
         sets.extend(self.set.iter().cloned());
         let config = config.with_overrides(&sets)?;

@@ -286,9 +286,15 @@ pub struct TrainingConfig {
     pub epochs: usize,
     #[config(default = 64)]
     pub batch_size: usize,
-    /// Adam learning rate, for both networks.
+    /// Adam learning rate, for both networks unless `lr_g` / `lr_d` say otherwise.
     #[config(default = 2e-4)]
     pub lr: f64,
+    /// The generator's own learning rate (PyTorch DCGAN's `--lr-g`; TTUR-style runs).
+    #[config(default = "None")]
+    pub lr_g: Option<f64>,
+    /// The discriminator's (critic's) own learning rate.
+    #[config(default = "None")]
+    pub lr_d: Option<f64>,
     #[config(default = 0.5)]
     pub beta1: f32,
     #[config(default = 0.999)]
@@ -427,6 +433,14 @@ impl TrainingConfig {
             "lr must be positive, got {}",
             self.lr
         );
+        for (name, rate) in [("lr_g", self.lr_g), ("lr_d", self.lr_d)] {
+            if let Some(rate) = rate {
+                anyhow::ensure!(
+                    rate > 0.0 && rate.is_finite(),
+                    "{name} must be positive, got {rate}"
+                );
+            }
+        }
         anyhow::ensure!(
             (0.0..1.0).contains(&self.beta1),
             "beta1 must be in [0, 1), got {}",
@@ -495,6 +509,21 @@ impl TrainingConfig {
     }
 
     /// The objective this run trains with: the config's, or the model's own.
+    pub fn lr_generator(&self) -> f64 {
+        self.lr_g.unwrap_or(self.lr)
+    }
+
+    pub fn lr_discriminator(&self) -> f64 {
+        self.lr_d.unwrap_or(self.lr)
+    }
+
+    /// Scale every learning rate by `factor` (a rollback after divergence).
+    pub fn scale_learning_rates(&mut self, factor: f64) {
+        self.lr *= factor;
+        self.lr_g = self.lr_g.map(|r| r * factor);
+        self.lr_d = self.lr_d.map(|r| r * factor);
+    }
+
     pub fn objective(&self) -> Objective {
         self.objective
             .unwrap_or_else(|| self.model.default_objective())

@@ -30,4 +30,4 @@ pub mod step;
 
 pub use config::{ModelConfig, Objective, TrainingConfig};
 pub use run::{RunOptions, RunSummary, resume, resume_from, train};
-pub use step::{GanState, PendingStats, StepPlan, StepStats};
+pub use step::{GanState, PendingStats, Rates, StepPlan, StepStats};

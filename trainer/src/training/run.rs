@@ -197,8 +197,8 @@ fn run_guarded(
         };
         // The saved config, not this process's (`--epochs` on a resume is not saved).
         let mut saved = load_run_config(run_dir)?;
-        saved.lr *= policy.lr_factor;
-        config.lr = saved.lr;
+        saved.scale_learning_rates(policy.lr_factor);
+        (config.lr, config.lr_g, config.lr_d) = (saved.lr, saved.lr_g, saved.lr_d);
         fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(&saved)?)?;
         eprintln!(
             "training diverged at step {}: {}; rolling back to {} with lr {:e} (rollback {} of {})",

@@ -107,12 +107,19 @@ fn bce_fake(logits: Tensor<2>) -> Tensor<1> {
     (logits.clone() - log_sigmoid(logits)).mean()
 }
 
+/// The learning rates of the two networks' optimisers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rates {
+    pub generator: f64,
+    pub discriminator: f64,
+}
+
 /// What every step of a run shares, built once per run rather than once per step.
 #[derive(Debug, Clone)]
 pub struct StepPlan {
     pub spec: GanSpec,
     pub objective: Objective,
-    pub lr: f64,
+    pub rates: Rates,
     pub seed: u64,
 }
 
@@ -121,7 +128,10 @@ impl StepPlan {
         Self {
             spec: config.model.spec(),
             objective: config.objective(),
-            lr: config.lr,
+            rates: Rates {
+                generator: config.lr_generator(),
+                discriminator: config.lr_discriminator(),
+            },
             seed: config.seed,
         }
     }
@@ -352,12 +362,12 @@ impl Networks {
         slice: &BatchSlice,
         updater: &mut dyn Updater,
     ) -> Result<(Self, PendingStats), FeedError> {
-        let lr = plan.lr;
+        let rates = plan.rates;
         let device = real.device();
         match plan.objective {
             Objective::Bce { real_label } => {
                 let z = slice.latents(plan, step, &device)?;
-                self.bce_step(real, labels, z, lr, real_label, slice, updater)
+                self.bce_step(real, labels, z, rates, real_label, slice, updater)
             }
             Objective::WganGp {
                 lambda,
@@ -367,7 +377,7 @@ impl Networks {
                 let update_generator = (step + 1) % critic_steps.max(1) as u64 == 0;
                 let epsilon = plan.penalty_weights(step, slice, &device);
                 let settings = WganGpStep {
-                    lr,
+                    rates,
                     lambda,
                     update_generator,
                 };
@@ -379,7 +389,7 @@ impl Networks {
             } => self.pix2pix_step(
                 real,
                 plan.spec.input.scale(),
-                lr,
+                rates,
                 (l1_lambda, real_label),
                 slice,
                 updater,
@@ -399,7 +409,7 @@ impl Networks {
         real: Tensor<4>,
         labels: Option<Tensor<1, Int>>,
         z: Tensor<2>,
-        lr: f64,
+        rates: Rates,
         real_label: f32,
         slice: &BatchSlice,
         updater: &mut dyn Updater,
@@ -421,13 +431,13 @@ impl Networks {
             real_label,
         ));
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = updater.update_discriminator(lr, discriminator, grads);
+        let discriminator = updater.update_discriminator(rates.discriminator, discriminator, grads);
 
         // `fake` still carries the generator's graph: no second generator forward needed.
         let saturated = saturation(&fake);
         let loss_g = slice.weigh(bce_real(discriminator.forward(fake, labels)));
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-        let generator = updater.update_generator(lr, generator, grads);
+        let generator = updater.update_generator(rates.generator, generator, grads);
 
         let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated, slice);
         let networks = Self {
@@ -445,7 +455,7 @@ impl Networks {
         self,
         target: Tensor<4>,
         scale: usize,
-        lr: f64,
+        rates: Rates,
         (l1_lambda, real_label): (f64, f32),
         slice: &BatchSlice,
         updater: &mut dyn Updater,
@@ -464,14 +474,14 @@ impl Networks {
             real_label,
         ));
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = updater.update_discriminator(lr, discriminator, grads);
+        let discriminator = updater.update_discriminator(rates.discriminator, discriminator, grads);
 
         let saturated = saturation(&fake);
         let adversarial = bce_real(discriminator.forward_paired(fake.clone(), source));
         let l1 = (fake - target).abs().mean();
         let loss_g = slice.weigh(adversarial + l1 * l1_lambda);
         let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-        let generator = updater.update_generator(lr, generator, grads);
+        let generator = updater.update_generator(rates.generator, generator, grads);
 
         let stats = bce_stats(loss_d, loss_g, logits_real, logits_fake, saturated, slice);
         let networks = Self {
@@ -504,7 +514,7 @@ impl Networks {
             discriminator,
         } = self;
         let WganGpStep {
-            lr,
+            rates,
             lambda,
             update_generator,
         } = settings;
@@ -526,12 +536,12 @@ impl Networks {
         let penalty = gradient_penalty(grad) * lambda;
         let loss_d = slice.weigh(scores_fake.clone().mean() - scores_real.clone().mean() + penalty);
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
-        let discriminator = updater.update_discriminator(lr, discriminator, grads);
+        let discriminator = updater.update_discriminator(rates.discriminator, discriminator, grads);
 
         let loss_g = if update_generator {
             let loss_g = slice.weigh(discriminator.forward(fake, labels).mean().neg());
             let grads = GradientsParams::from_grads(loss_g.backward(), &generator);
-            generator = updater.update_generator(lr, generator, grads);
+            generator = updater.update_generator(rates.generator, generator, grads);
             loss_g
         } else {
             // No generator update this step: its loss against the critic before the update.
@@ -554,7 +564,7 @@ impl Networks {
 
 /// A WGAN-GP iteration's settings.
 struct WganGpStep {
-    lr: f64,
+    rates: Rates,
     lambda: f64,
     update_generator: bool,
 }
