@@ -4,7 +4,7 @@
 
 mod common;
 
-use gantry_trainer::data::{DatasetName, ImageDataset, Split};
+use gantry_trainer::data::{DatasetName, ImageDataset, ImageFit, Split};
 use std::path::Path;
 
 fn load(name: DatasetName, folder: &Path, split: Split, shape: [usize; 3]) -> ImageDataset {
@@ -149,6 +149,29 @@ fn celeba_is_split_by_its_partition_file_and_centre_cropped() {
     assert!(red.iter().all(|&p| p > 170), "red plane {:?}", &red[..8]);
     let blue = &test.image(0)[2 * 64 * 64..];
     assert!(blue.iter().all(|&p| p > 170));
+    // Squashed, as the CelebA seed resizes: the white bands stay, at the top and bottom.
+    let squashed = ImageDataset::load_fitted(
+        DatasetName::Celeba,
+        dir.path(),
+        Split::Train,
+        [3, 64, 64],
+        None,
+        Some(ImageFit::Squash),
+    )
+    .unwrap();
+    let (top, middle) = (
+        &squashed.image(0)[64..128],
+        &squashed.image(0)[32 * 64..33 * 64],
+    );
+    assert!(
+        top.iter().all(|&p| p > 230) && middle.iter().all(|&p| p > 170),
+        "top row {top:?}"
+    );
+    let green = &squashed.image(0)[64 * 64 + 64..64 * 64 + 128];
+    assert!(
+        green.iter().all(|&p| p > 230),
+        "the top row is white: {green:?}"
+    );
 
     std::fs::write(dir.path().join("list_eval_partition.txt"), "000001.jpg\n").unwrap();
     let err = load_err(DatasetName::Celeba, dir.path(), Split::Train);

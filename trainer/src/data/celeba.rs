@@ -1,12 +1,13 @@
 //! CelebA's aligned portraits: `img_align_celeba/*.jpg` (178×218) and
 //! `list_eval_partition.txt` (`000001.jpg 0`: 0 train, 1 validation, 2 test). Each image is
-//! centre-cropped to 178×178 and resized to the model's size, as DCGAN work on CelebA does.
+//! centre-cropped to 178×178 and resized to the model's size, as DCGAN work on CelebA does
+//! (or, with `image_fit = "squash"`, resized whole, as the CelebA seed does).
 //! `limit` takes the first N of a split (the CelebA seed trains on 5,000).
 
 use super::catalog::DatasetName;
 use super::decode;
 use super::error::DataError;
-use super::images::{ImageDataset, LoadRequest, Split};
+use super::images::{ImageDataset, ImageFit, LoadRequest, Split};
 
 pub const IMAGES: &str = "img_align_celeba";
 pub const PARTITION: &str = "list_eval_partition.txt";
@@ -18,6 +19,7 @@ pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
         shape,
         limit,
         hint,
+        fit,
         ..
     } = *request;
     let images = folder.join(IMAGES);
@@ -63,7 +65,8 @@ pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
             break;
         }
     }
-    let pixels = decode::decode_all(&paths, shape, true, hint)?;
+    let crop = fit.unwrap_or(ImageFit::Crop) == ImageFit::Crop;
+    let pixels = decode::decode_all(&paths, shape, crop, hint)?;
     Ok(ImageDataset {
         name: DatasetName::Celeba.to_string(),
         pixels,

@@ -160,6 +160,7 @@ fn fetch_cifar10(
             shape: super::DatasetName::Cifar10.image_shape(),
             limit: None,
             hint: "",
+            fit: None,
         };
         super::cifar::load(&request)
             .map_err(|e| rejected(format!("the archive's batches do not load: {e}")))?;

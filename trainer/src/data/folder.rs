@@ -5,7 +5,7 @@
 use super::catalog::DatasetName;
 use super::decode;
 use super::error::DataError;
-use super::images::{ImageDataset, LoadRequest};
+use super::images::{ImageDataset, ImageFit, LoadRequest};
 use std::path::{Path, PathBuf};
 
 pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
@@ -14,6 +14,7 @@ pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
         shape,
         limit,
         hint,
+        fit,
         ..
     } = *request;
     let io = |path: &Path| {
@@ -83,7 +84,8 @@ pub fn load(request: &LoadRequest) -> Result<ImageDataset, DataError> {
         paths = paths.into_iter().step_by(stride).take(n).collect();
         labels = labels.into_iter().step_by(stride).take(n).collect();
     }
-    let pixels = decode::decode_all(&paths, shape, false, hint)?;
+    let crop = fit == Some(ImageFit::Crop);
+    let pixels = decode::decode_all(&paths, shape, crop, hint)?;
     Ok(ImageDataset {
         name: DatasetName::ImageFolder.to_string(),
         pixels,

@@ -19,6 +19,20 @@ pub struct LoadRequest<'a> {
     pub limit: Option<usize>,
     /// How to get the files, for error messages.
     pub hint: &'a str,
+    /// How a decoded photo of another aspect ratio becomes the model's square; `None`:
+    /// the dataset's own way (CelebA crops, an image folder squashes).
+    pub fit: Option<ImageFit>,
+}
+
+/// How a loader makes a photo of another aspect ratio square.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImageFit {
+    /// The largest centred square, then resized (DCGAN work on CelebA).
+    Crop,
+    /// The whole image resized to the square, stretched (`transforms.Resize((64, 64))`,
+    /// as the CelebA seed does).
+    Squash,
 }
 
 /// Which part of a dataset.

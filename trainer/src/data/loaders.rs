@@ -3,7 +3,7 @@
 
 use super::catalog::DatasetName;
 use super::error::DataError;
-use super::images::{ImageDataset, LoadRequest, Split};
+use super::images::{ImageDataset, ImageFit, LoadRequest, Split};
 use super::{celeba, cifar, folder, lfw, mnist, svhn};
 use std::path::Path;
 
@@ -41,6 +41,19 @@ impl ImageDataset {
         shape: [usize; 3],
         limit: Option<usize>,
     ) -> Result<Self, DataError> {
+        Self::load_fitted(name, folder, split, shape, limit, None)
+    }
+
+    /// [`Self::load`], with photos of another aspect ratio made square by `fit` (`None`:
+    /// the dataset's own way).
+    pub fn load_fitted(
+        name: DatasetName,
+        folder: &Path,
+        split: Split,
+        shape: [usize; 3],
+        limit: Option<usize>,
+        fit: Option<ImageFit>,
+    ) -> Result<Self, DataError> {
         let data_dir = folder.parent().unwrap_or(Path::new("."));
         let hint = name.how_to_get(data_dir);
         let request = LoadRequest {
@@ -50,6 +63,7 @@ impl ImageDataset {
             shape,
             limit,
             hint: &hint,
+            fit,
         };
         let dataset = loader(name)(&request)?;
         let dataset = match limit {

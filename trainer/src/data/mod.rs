@@ -34,4 +34,4 @@ pub use augment::Augment;
 pub use batch::Batcher;
 pub use catalog::DatasetName;
 pub use error::DataError;
-pub use images::{ImageDataset, LoadRequest, Split};
+pub use images::{ImageDataset, ImageFit, LoadRequest, Split};

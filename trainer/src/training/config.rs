@@ -1,7 +1,7 @@
 //! Everything a run needs, in one file (`config.json` in the run directory).
 
 use super::divergence::DivergenceConfig;
-use crate::data::{Augment, DatasetName};
+use crate::data::{Augment, DatasetName, ImageFit};
 use crate::model::{
     CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig, Discriminator,
     GanSpec, Generator, GeneratorInput, LayerSpec, Pix2PixConfig, SpecError, WganGp64Config,
@@ -277,6 +277,11 @@ pub struct TrainingConfig {
     /// all when absent.
     #[config(default = "None")]
     pub limit: Option<usize>,
+    /// How photos of another aspect ratio become the model's square: `crop` (the largest
+    /// centred square) or `squash` (the whole photo, stretched); absent, the dataset's own
+    /// way (CelebA crops, an image folder squashes).
+    #[config(default = "None")]
+    pub image_fit: Option<ImageFit>,
     /// Random flips, rotations, shifts and zooms of the training images (default: none).
     #[config(default = "Augment::default()")]
     pub augment: Augment,

@@ -216,12 +216,13 @@ fn run_guarded(
 }
 
 fn load_dataset(config: &TrainingConfig, data_dir: &Path) -> anyhow::Result<ImageDataset> {
-    let dataset = ImageDataset::load(
+    let dataset = ImageDataset::load_fitted(
         config.dataset,
         &config.dataset_folder(data_dir),
         Split::Train,
         config.model.image_shape(),
         config.limit,
+        config.image_fit,
     )?;
     if let Some(classes) = config.model.classes() {
         anyhow::ensure!(
