@@ -161,10 +161,10 @@ def twin(spec_path, steps, warmup, threads):
     def bce_fake(logits):
         return (logits - F.logsigmoid(logits)).mean()
 
-    def bce_step(real, labels, z, real_label):
+    def bce_step(real, labels, z, real_label, summed):
         fake = generate(z, labels)
         lr_, lf = judge(real, labels), judge(fake.detach(), labels)
-        loss_d = (bce_real(lr_) + lr_.mean() * (1.0 - real_label) + bce_fake(lf)) * 0.5
+        loss_d = (bce_real(lr_) + lr_.mean() * (1.0 - real_label) + bce_fake(lf)) * (1.0 if summed else 0.5)
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
@@ -224,7 +224,8 @@ def twin(spec_path, steps, warmup, threads):
                 update = (step + 1) % objective["critic_steps"] == 0
                 figures = wgan_step(real, labels, z, objective["lambda"], update)
             else:
-                figures = bce_step(real, labels, z, objective["real_label"])
+                figures = bce_step(real, labels, z, objective["real_label"],
+                                   objective.get("discriminator_loss") == "sum")
         # Read back every step, as gantry does.
         values = torch.stack([f.detach() for f in figures]).tolist()
         assert all(v == v for v in values), values

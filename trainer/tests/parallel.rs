@@ -125,7 +125,7 @@ fn parallel_equals_one_device(objective: Objective, steps: u64) {
 
 #[test]
 fn without_batch_norm_a_parallel_step_equals_one_device_step_bce() {
-    parallel_equals_one_device(Objective::Bce { real_label: 1.0 }, 3);
+    parallel_equals_one_device(Objective::BCE, 3);
 }
 
 #[test]

@@ -322,3 +322,29 @@ fn each_network_steps_with_its_own_learning_rate() {
     assert_eq!(config.lr_generator(), config.lr);
     assert_eq!(config.lr_discriminator(), 1e-12);
 }
+
+#[test]
+fn the_discriminator_loss_can_sum_its_two_terms() {
+    use gantry_trainer::training::{Objective, TermsCombined};
+    let first_loss_d = |combined| {
+        let mut config = common::tiny_config().with_epochs(1);
+        config.objective = Some(Objective::Bce {
+            real_label: 1.0,
+            discriminator_loss: combined,
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        let options = RunOptions {
+            stop_after_steps: Some(1),
+            ..common::options()
+        };
+        train(&run, &config, &options).unwrap();
+        metrics::read(&metrics::metrics_path(&run)).unwrap()[0].loss_d
+    };
+    // Step 1's D loss comes before any update: the same two terms, summed or averaged.
+    let (mean, sum) = (
+        first_loss_d(TermsCombined::Mean),
+        first_loss_d(TermsCombined::Sum),
+    );
+    assert!((sum - 2.0 * mean).abs() <= 1e-6 * sum, "sum {sum}, mean {mean}");
+}

@@ -45,6 +45,11 @@ pub enum Objective {
         /// label smoothing (keeps D from growing over-confident, a guard against collapse).
         #[serde(default = "one")]
         real_label: f32,
+        /// How D's two BCE terms (real, fake) combine: their `mean` (gantry's default) or
+        /// their `sum` (the Fashion-MNIST seed's TensorFlow tutorial; PyTorch's DCGAN
+        /// example, which backpropagates both). Under Adam only ε tells them apart.
+        #[serde(default)]
+        discriminator_loss: TermsCombined,
     },
     /// Wasserstein loss with a gradient penalty (Gulrajani et al. 2017): the critic
     /// minimises D(G(z)) − D(x) + λ·(‖∇D(x̂)‖ − 1)² on random interpolates x̂, and takes
@@ -79,9 +84,26 @@ fn hundred() -> f64 {
     100.0
 }
 
+/// How the discriminator's real and fake BCE terms make its loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TermsCombined {
+    #[default]
+    Mean,
+    Sum,
+}
+
+impl Objective {
+    /// Plain BCE: D(x) against 1, the two terms averaged.
+    pub const BCE: Self = Self::Bce {
+        real_label: 1.0,
+        discriminator_loss: TermsCombined::Mean,
+    };
+}
+
 impl Default for Objective {
     fn default() -> Self {
-        Self::Bce { real_label: 1.0 }
+        Self::BCE
     }
 }
 
@@ -97,7 +119,7 @@ impl Objective {
     /// The defaults of objective `kind`, as JSON.
     fn default_of(kind: &str) -> anyhow::Result<serde_json::Value> {
         let objective = match kind {
-            "bce" => Self::Bce { real_label: 1.0 },
+            "bce" => Self::BCE,
             "wgan-gp" => Self::WganGp {
                 lambda: 10.0,
                 critic_steps: 5,
@@ -118,7 +140,7 @@ impl Objective {
     fn check(&self, model: &ModelConfig, spec: &GanSpec) -> anyhow::Result<()> {
         let upscaler = spec.input.source_shape().is_some();
         match *self {
-            Self::Bce { real_label } | Self::Pix2Pix { real_label, .. } => anyhow::ensure!(
+            Self::Bce { real_label, .. } | Self::Pix2Pix { real_label, .. } => anyhow::ensure!(
                 real_label > 0.5 && real_label <= 1.0,
                 "objective.real_label must be in (0.5, 1], got {real_label}"
             ),
@@ -689,7 +711,13 @@ mod tests {
         let config = set(&["model.kind=cgan_mlp", "model.embedding_dim=8"]).unwrap();
         assert!(matches!(config.model, ModelConfig::CganMlp(ref m) if m.embedding_dim == 8));
         let config = set(&["objective.real_label=0.9"]).unwrap();
-        assert_eq!(config.objective(), Objective::Bce { real_label: 0.9 });
+        assert_eq!(
+            config.objective(),
+            Objective::Bce {
+                real_label: 0.9,
+                discriminator_loss: TermsCombined::Mean
+            }
+        );
 
         for (items, says) in [
             (
@@ -722,10 +750,7 @@ mod tests {
         // Absent: the model's own.
         let upscaler = TrainingConfig::from_toml_str("[model]\nkind = \"pix2pix\"\n").unwrap();
         assert_eq!(upscaler.objective().name(), "pix2pix");
-        assert_eq!(
-            TrainingConfig::new().objective(),
-            Objective::Bce { real_label: 1.0 }
-        );
+        assert_eq!(TrainingConfig::new().objective(), Objective::BCE);
     }
 
     #[test]

@@ -28,6 +28,6 @@ pub mod presets;
 pub mod run;
 pub mod step;
 
-pub use config::{ModelConfig, Objective, TrainingConfig};
+pub use config::{ModelConfig, Objective, TermsCombined, TrainingConfig};
 pub use run::{RunOptions, RunSummary, resume, resume_from, train};
 pub use step::{GanState, PendingStats, Rates, StepPlan, StepStats};

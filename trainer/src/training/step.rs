@@ -6,7 +6,7 @@
 //! ([`super::parallel`]): a replica trains on its slice of the batch ([`BatchSlice`]) and
 //! hands its gradients to an [`Updater`] instead of an optimiser.
 
-use super::config::{Objective, TrainingConfig};
+use super::config::{Objective, TermsCombined, TrainingConfig};
 use crate::latent::{self, Stream};
 use crate::model::init::dcgan_init;
 use crate::model::{
@@ -157,10 +157,20 @@ impl StepPlan {
 }
 
 /// D's BCE loss: real logits against `real_label` (one-sided label smoothing, Salimans et
-/// al. 2016: BCE against t is -log σ(x) + (1 - t)·x) and fake logits against 0, averaged.
-fn discriminator_bce(logits_real: Tensor<2>, logits_fake: Tensor<2>, real_label: f32) -> Tensor<1> {
+/// al. 2016: BCE against t is -log σ(x) + (1 - t)·x) and fake logits against 0, the two
+/// terms averaged or summed.
+fn discriminator_bce(
+    logits_real: Tensor<2>,
+    logits_fake: Tensor<2>,
+    real_label: f32,
+    combined: TermsCombined,
+) -> Tensor<1> {
     let smoothing = logits_real.clone().mean() * (1.0 - real_label);
-    (bce_real(logits_real) + smoothing + bce_fake(logits_fake)) * 0.5
+    let terms = bce_real(logits_real) + smoothing + bce_fake(logits_fake);
+    match combined {
+        TermsCombined::Mean => terms * 0.5,
+        TermsCombined::Sum => terms,
+    }
 }
 
 /// A BCE step's figures: both losses, and D's mean probabilities on real and fake.
@@ -365,9 +375,13 @@ impl Networks {
         let rates = plan.rates;
         let device = real.device();
         match plan.objective {
-            Objective::Bce { real_label } => {
+            Objective::Bce {
+                real_label,
+                discriminator_loss,
+            } => {
                 let z = slice.latents(plan, step, &device)?;
-                self.bce_step(real, labels, z, rates, real_label, slice, updater)
+                let loss = (real_label, discriminator_loss);
+                self.bce_step(real, labels, z, rates, loss, slice, updater)
             }
             Objective::WganGp {
                 lambda,
@@ -410,7 +424,7 @@ impl Networks {
         labels: Option<Tensor<1, Int>>,
         z: Tensor<2>,
         rates: Rates,
-        real_label: f32,
+        (real_label, combined): (f32, TermsCombined),
         slice: &BatchSlice,
         updater: &mut dyn Updater,
     ) -> Result<(Self, PendingStats), FeedError> {
@@ -429,6 +443,7 @@ impl Networks {
             logits_real.clone(),
             logits_fake.clone(),
             real_label,
+            combined,
         ));
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = updater.update_discriminator(rates.discriminator, discriminator, grads);
@@ -472,6 +487,7 @@ impl Networks {
             logits_real.clone(),
             logits_fake.clone(),
             real_label,
+            TermsCombined::Mean,
         ));
         let grads = GradientsParams::from_grads(loss_d.backward(), &discriminator);
         let discriminator = updater.update_discriminator(rates.discriminator, discriminator, grads);
