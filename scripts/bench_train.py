@@ -63,7 +63,7 @@ def build_network(torch, layers):
                     m = nn.Conv2d(spec["input"], spec["output"], spec["kernel"], spec["stride"],
                                   spec["padding"], bias=spec["bias"])
                 elif kind == "batch_norm":
-                    m = nn.BatchNorm2d(spec["features"], eps=1e-5, momentum=0.1)
+                    m = nn.BatchNorm2d(spec["features"], eps=spec.get("epsilon", 1e-5), momentum=spec.get("momentum", 0.1))
                 elif kind == "instance_norm":
                     m = nn.InstanceNorm2d(spec["features"], eps=1e-5, affine=True)
                 elif kind == "relu":

@@ -6,7 +6,7 @@ use gantry_exporter::{
 };
 use gantry_onnx::{DimensionValue, ModelProto};
 use gantry_trainer::data::DatasetName;
-use gantry_trainer::model::{DcganConfig, LayerSpec};
+use gantry_trainer::model::{BatchNormSettings, DcganConfig, LayerSpec};
 use gantry_trainer::training::{ModelConfig, RunOptions, TrainingConfig, train};
 use prost::Message;
 use std::path::{Path, PathBuf};
@@ -24,6 +24,8 @@ fn data_dir() -> PathBuf {
 }
 
 /// A run of a few steps, so BatchNorm's running statistics are no longer their initial values.
+const BATCH_NORM_EPSILON: f64 = 0.25;
+
 fn trained_run(dir: &Path) -> PathBuf {
     let config = TrainingConfig::new()
         .with_dataset(DatasetName::Mnist)
@@ -34,7 +36,13 @@ fn trained_run(dir: &Path) -> PathBuf {
         .with_model(ModelConfig::Dcgan28(
             DcganConfig::new()
                 .with_generator_features(8)
-                .with_discriminator_features(8),
+                .with_discriminator_features(8)
+                // Not the default ε: the parity check then shows the file carries the
+                // layer's own.
+                .with_batch_norm(BatchNormSettings {
+                    momentum: 0.1,
+                    epsilon: BATCH_NORM_EPSILON,
+                }),
         ));
     let run = dir.join("run");
     let options = RunOptions {
@@ -126,6 +134,14 @@ fn export_matches_onnx_runtime_and_passes_the_official_checker() {
         "Reshape",
     ] {
         assert!(ops.contains(&op), "{op} missing from {ops:?}");
+    }
+    for norm in graph
+        .node
+        .iter()
+        .filter(|n| n.op_type == "BatchNormalization")
+    {
+        let epsilon = norm.attribute.iter().find(|a| a.name == "epsilon").unwrap();
+        assert_eq!(epsilon.f, BATCH_NORM_EPSILON as f32, "{}", norm.name);
     }
     let meta = ModelMetadata::from_props(&model.metadata_props)
         .unwrap()

@@ -346,5 +346,8 @@ fn the_discriminator_loss_can_sum_its_two_terms() {
         first_loss_d(TermsCombined::Mean),
         first_loss_d(TermsCombined::Sum),
     );
-    assert!((sum - 2.0 * mean).abs() <= 1e-6 * sum, "sum {sum}, mean {mean}");
+    assert!(
+        (sum - 2.0 * mean).abs() <= 1e-6 * sum,
+        "sum {sum}, mean {mean}"
+    );
 }

@@ -50,13 +50,13 @@ impl ClassifierConfig {
         let conv = LayerSpec::conv;
         vec![
             conv(c, 32, 3, 1, 1),
-            LayerSpec::BatchNorm { features: 32 },
+            LayerSpec::batch_norm(32),
             LayerSpec::Relu,
             conv(32, 64, 4, 2, 1), // → h/2
-            LayerSpec::BatchNorm { features: 64 },
+            LayerSpec::batch_norm(64),
             LayerSpec::Relu,
             conv(64, 64, 4, 2, 1), // → h/4
-            LayerSpec::BatchNorm { features: 64 },
+            LayerSpec::batch_norm(64),
             LayerSpec::Relu,
             LayerSpec::Flatten,
             LayerSpec::Dropout { prob: self.dropout },

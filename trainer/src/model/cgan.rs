@@ -8,7 +8,7 @@
 //!   512 / 512 in the discriminator.
 
 use super::gan::{GanSpec, GeneratorInput};
-use super::spec::LayerSpec;
+use super::spec::{BatchNormSettings, LayerSpec};
 use burn::prelude::*;
 
 const LEAKY: LayerSpec = LayerSpec::LeakyRelu { slope: 0.2 };
@@ -42,6 +42,9 @@ pub struct CganConvConfig {
     /// Dropout before the discriminator's dense output.
     #[config(default = 0.3)]
     pub dropout: f64,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 impl CganConvConfig {
@@ -55,13 +58,13 @@ impl CganConvConfig {
         let generator = vec![
             linear(self.latent_dim + self.embedding_dim, g * 7 * 7),
             LayerSpec::Reshape { shape: [g, 7, 7] },
-            LayerSpec::BatchNorm { features: g },
+            LayerSpec::batch_norm(g),
             LEAKY,
             up(g, g / 2, 4, 2, 1), // 7 → 14
-            LayerSpec::BatchNorm { features: g / 2 },
+            LayerSpec::batch_norm(g / 2),
             LEAKY,
             up(g / 2, g / 4, 4, 2, 1), // 14 → 28
-            LayerSpec::BatchNorm { features: g / 4 },
+            LayerSpec::batch_norm(g / 4),
             LEAKY,
             LayerSpec::ConvTranspose2d {
                 input: g / 4,
@@ -86,7 +89,7 @@ impl CganConvConfig {
             down(c + 1, d), // image + label channel, 28 → 14
             LEAKY,
             down(d, 2 * d), // 14 → 7
-            LayerSpec::BatchNorm { features: 2 * d },
+            LayerSpec::batch_norm(2 * d),
             LEAKY,
             LayerSpec::Flatten,
             LayerSpec::Dropout { prob: self.dropout },
@@ -102,6 +105,7 @@ impl CganConvConfig {
             generator,
             discriminator,
         }
+        .with_batch_norm(self.batch_norm)
     }
 }
 
@@ -118,6 +122,9 @@ pub struct CganMlpConfig {
     /// Dropout after the discriminator's hidden layers.
     #[config(default = 0.4)]
     pub dropout: f64,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 impl CganMlpConfig {
@@ -128,11 +135,7 @@ impl CganMlpConfig {
         let mut width = self.latent_dim + self.embedding_dim;
         for hidden in [256, 512, 1024] {
             // Keras order, as in the seed: Dense → LeakyReLU → BatchNorm.
-            generator.extend([
-                linear(width, hidden),
-                LEAKY,
-                LayerSpec::BatchNorm { features: hidden },
-            ]);
+            generator.extend([linear(width, hidden), LEAKY, LayerSpec::batch_norm(hidden)]);
             width = hidden;
         }
         generator.extend([
@@ -159,5 +162,6 @@ impl CganMlpConfig {
             generator,
             discriminator,
         }
+        .with_batch_norm(self.batch_norm)
     }
 }

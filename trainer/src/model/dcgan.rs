@@ -6,7 +6,7 @@
 //! that gives a single logit (the sigmoid lives in the loss, for numerical stability).
 
 use super::gan::{GanSpec, GeneratorInput};
-use super::spec::LayerSpec;
+use super::spec::{BatchNormSettings, LayerSpec};
 use burn::prelude::*;
 
 #[derive(Config, Debug)]
@@ -24,6 +24,9 @@ pub struct DcganConfig {
     /// Feature maps of the discriminator's first layer (doubled per layer).
     #[config(default = 64)]
     pub discriminator_features: usize,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 impl DcganConfig {
@@ -36,13 +39,13 @@ impl DcganConfig {
         let up = LayerSpec::conv_transpose;
         vec![
             up(self.latent_dim, 4 * f, 7, 1, 0), // 1 → 7
-            LayerSpec::BatchNorm { features: 4 * f },
+            LayerSpec::batch_norm(4 * f),
             LayerSpec::Relu,
             up(4 * f, 2 * f, 4, 2, 1), // 7 → 14
-            LayerSpec::BatchNorm { features: 2 * f },
+            LayerSpec::batch_norm(2 * f),
             LayerSpec::Relu,
             up(2 * f, f, 4, 2, 1), // 14 → 28
-            LayerSpec::BatchNorm { features: f },
+            LayerSpec::batch_norm(f),
             LayerSpec::Relu,
             up(f, self.channels, 3, 1, 1), // 28 → 28, to image channels
             LayerSpec::Tanh,
@@ -54,10 +57,10 @@ impl DcganConfig {
         let down = LayerSpec::conv;
         vec![
             down(self.channels, f, 4, 2, 1), // 28 → 14
-            LayerSpec::BatchNorm { features: f },
+            LayerSpec::batch_norm(f),
             LayerSpec::LeakyRelu { slope: 0.2 },
             down(f, 2 * f, 4, 2, 1), // 14 → 7
-            LayerSpec::BatchNorm { features: 2 * f },
+            LayerSpec::batch_norm(2 * f),
             LayerSpec::LeakyRelu { slope: 0.2 },
             LayerSpec::Conv2d {
                 input: 2 * f,
@@ -82,5 +85,6 @@ impl DcganConfig {
             generator: self.generator_spec(),
             discriminator: self.discriminator_spec(),
         }
+        .with_batch_norm(self.batch_norm)
     }
 }

@@ -2,14 +2,14 @@
 //! and critic as the CelebA seed describes them.
 
 use super::gan::{GanSpec, GeneratorInput};
-use super::spec::LayerSpec;
+use super::spec::{BatchNormSettings, LayerSpec};
 use burn::prelude::*;
 
 /// Upsampling block of both generators: transposed conv, BatchNorm, ReLU.
 fn up(input: usize, output: usize, stride: usize, padding: usize) -> [LayerSpec; 3] {
     [
         LayerSpec::conv_transpose(input, output, 4, stride, padding),
-        LayerSpec::BatchNorm { features: output },
+        LayerSpec::batch_norm(output),
         LayerSpec::Relu,
     ]
 }
@@ -62,6 +62,9 @@ pub struct Dcgan64Config {
     /// The discriminator's first width (×8 at the last hidden layer).
     #[config(default = 64)]
     pub discriminator_features: usize,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 impl Dcgan64Config {
@@ -77,10 +80,11 @@ impl Dcgan64Config {
             discriminator: downsampler(
                 self.channels,
                 self.discriminator_features,
-                |features| LayerSpec::BatchNorm { features },
+                LayerSpec::batch_norm,
                 LayerSpec::conv(8 * self.discriminator_features, 1, 4, 1, 0),
             ),
         }
+        .with_batch_norm(self.batch_norm)
     }
 }
 
@@ -99,6 +103,9 @@ pub struct WganGp64Config {
     /// The seed's `features_d` (16): widths 16 → 32 → 64 → 128.
     #[config(default = 16)]
     pub critic_features: usize,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 impl WganGp64Config {
@@ -126,6 +133,7 @@ impl WganGp64Config {
                 },
             ),
         }
+        .with_batch_norm(self.batch_norm)
     }
 }
 

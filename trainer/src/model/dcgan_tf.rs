@@ -8,7 +8,7 @@
 //! padding 2 plus output_padding 1 for k5. Keras' LeakyReLU slope is 0.3.
 
 use super::gan::{GanSpec, GeneratorInput};
-use super::spec::LayerSpec;
+use super::spec::{BatchNormSettings, LayerSpec};
 use burn::prelude::*;
 
 #[derive(Config, Debug)]
@@ -22,6 +22,9 @@ pub struct DcganTfConfig {
     pub slope: f64,
     #[config(default = 0.3)]
     pub dropout: f64,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 impl DcganTfConfig {
@@ -50,16 +53,14 @@ impl DcganTfConfig {
                 output: 7 * 7 * 256,
                 bias: false,
             },
-            LayerSpec::BatchNorm {
-                features: 7 * 7 * 256,
-            },
+            LayerSpec::batch_norm(7 * 7 * 256),
             leaky.clone(),
             LayerSpec::Reshape { shape: [256, 7, 7] },
             same_up(256, 128, 1), // 7 → 7
-            LayerSpec::BatchNorm { features: 128 },
+            LayerSpec::batch_norm(128),
             leaky.clone(),
             same_up(128, 64, 2), // 7 → 14
-            LayerSpec::BatchNorm { features: 64 },
+            LayerSpec::batch_norm(64),
             leaky.clone(),
             same_up(64, self.channels, 2), // 14 → 28
             LayerSpec::Tanh,
@@ -88,6 +89,7 @@ impl DcganTfConfig {
             generator,
             discriminator,
         }
+        .with_batch_norm(self.batch_norm)
     }
 }
 

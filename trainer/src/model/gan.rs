@@ -12,7 +12,7 @@
 
 use super::input_gradient::InputGradientError;
 use super::network::{Network, upsample_nearest};
-use super::spec::{LayerSpec, SpecError, infer_shapes};
+use super::spec::{BatchNormSettings, LayerSpec, SpecError, infer_shapes};
 use burn::nn::{Embedding, EmbeddingConfig};
 use burn::prelude::*;
 use burn::tensor::Int;
@@ -34,6 +34,21 @@ pub struct GanSpec {
 }
 
 impl GanSpec {
+    /// Every BatchNorm layer of both networks with `settings`.
+    pub fn with_batch_norm(self, settings: BatchNormSettings) -> Self {
+        let apply = |layers: Vec<LayerSpec>| {
+            layers
+                .into_iter()
+                .map(|layer| layer.with_batch_norm(settings))
+                .collect()
+        };
+        Self {
+            generator: apply(self.generator),
+            discriminator: apply(self.discriminator),
+            ..self
+        }
+    }
+
     /// What the generator's layers see: `[latent (+ embedding), 1, 1]`, or the source image.
     pub fn generator_input(&self) -> [usize; 3] {
         match self.input {

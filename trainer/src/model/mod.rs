@@ -35,4 +35,4 @@ pub use gan::{Discriminator, FeedError, GanSpec, Generator, GeneratorFeed, Gener
 pub use input_gradient::InputGradientError;
 pub use network::{Layer, Network, downsample_mean, upsample_nearest};
 pub use pix2pix::Pix2PixConfig;
-pub use spec::{LayerSpec, SpecError};
+pub use spec::{BatchNormSettings, LayerSpec, SpecError};

@@ -198,9 +198,16 @@ impl Layer {
                     ))
                     .init(device),
             ),
-            LayerSpec::BatchNorm { features } => {
-                Self::BatchNorm(BatchNormConfig::new(features).init(device))
-            }
+            LayerSpec::BatchNorm {
+                features,
+                momentum,
+                epsilon,
+            } => Self::BatchNorm(
+                BatchNormConfig::new(features)
+                    .with_momentum(momentum)
+                    .with_epsilon(epsilon)
+                    .init(device),
+            ),
             LayerSpec::InstanceNorm { features } => {
                 Self::InstanceNorm(InstanceNormConfig::new(features).init(device))
             }

@@ -9,7 +9,7 @@
 //! same description as every other network.
 
 use super::gan::{GanSpec, GeneratorInput};
-use super::spec::LayerSpec;
+use super::spec::{BatchNormSettings, LayerSpec};
 use burn::prelude::*;
 
 #[derive(Config, Debug)]
@@ -41,6 +41,9 @@ pub struct Pix2PixConfig {
     /// (0 for none). Training only; the exported generator is deterministic.
     #[config(default = 0.5)]
     pub dropout: f64,
+    /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
+    #[config(default = "BatchNormSettings::default()")]
+    pub batch_norm: BatchNormSettings,
 }
 
 /// Width of U-Net level `i` (or PatchGAN layer `i`): `f · 2^i`, capped at `8 f`.
@@ -72,9 +75,7 @@ impl Pix2PixConfig {
                 LayerSpec::conv(width(f, level - 1), width(f, level), 4, 2, 1),
             ]);
             if level < depth - 1 {
-                layers.push(LayerSpec::BatchNorm {
-                    features: width(f, level),
-                });
+                layers.push(LayerSpec::batch_norm(width(f, level)));
             }
         }
         // Up, innermost first: each block's output is concatenated with the matching down
@@ -89,7 +90,7 @@ impl Pix2PixConfig {
             layers.extend([
                 LayerSpec::Relu,
                 LayerSpec::conv_transpose(input, output, 4, 2, 1),
-                LayerSpec::BatchNorm { features: output },
+                LayerSpec::batch_norm(output),
             ]);
             let below_bottleneck = depth - 1 - level;
             if self.dropout > 0.0 && (1..=3).contains(&below_bottleneck) {
@@ -134,9 +135,7 @@ impl Pix2PixConfig {
             let stride = if i < n { 2 } else { 1 };
             layers.extend([
                 LayerSpec::conv(width(f, i - 1), width(f, i), 4, stride, 1),
-                LayerSpec::BatchNorm {
-                    features: width(f, i),
-                },
+                LayerSpec::batch_norm(width(f, i)),
                 leaky(),
             ]);
         }
@@ -162,6 +161,7 @@ impl Pix2PixConfig {
             generator: self.generator_spec(),
             discriminator: self.discriminator_spec(),
         }
+        .with_batch_norm(self.batch_norm)
     }
 }
 

@@ -6,6 +6,55 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How every BatchNorm layer of a model moves its running statistics and guards its
+/// division: `momentum` m as PyTorch means it (running ← (1 − m)·running + m·batch; Keras's
+/// momentum k is m = 1 − k, so Keras's default 0.99 is 0.01 here), `epsilon` added to the
+/// variance. In a model's config: `[model.batch_norm]`, or `--set model.batch_norm.momentum=…`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BatchNormSettings {
+    pub momentum: f64,
+    pub epsilon: f64,
+}
+
+impl BatchNormSettings {
+    fn default_momentum() -> f64 {
+        0.1
+    }
+
+    fn default_epsilon() -> f64 {
+        1e-5
+    }
+
+    /// Settings that cannot train, named.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.momentum > 0.0 && self.momentum <= 1.0) {
+            return Err(format!(
+                "model.batch_norm.momentum must be in (0, 1] (PyTorch's sense: the weight of \
+                 each new batch; Keras's momentum k is 1 − k here), got {}",
+                self.momentum
+            ));
+        }
+        if !(self.epsilon > 0.0 && self.epsilon.is_finite()) {
+            return Err(format!(
+                "model.batch_norm.epsilon must be positive, got {}",
+                self.epsilon
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// PyTorch's (and burn's) defaults: momentum 0.1, ε 1e-5.
+impl Default for BatchNormSettings {
+    fn default() -> Self {
+        Self {
+            momentum: Self::default_momentum(),
+            epsilon: Self::default_epsilon(),
+        }
+    }
+}
+
 /// One layer. Kernel, stride and padding are square; padding is symmetric.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -39,8 +88,14 @@ pub enum LayerSpec {
         bias: bool,
     },
     /// Batch normalisation over the channel axis (also BatchNorm1d on `[n, f, 1, 1]`).
+    /// [`LayerSpec::batch_norm`] makes one with PyTorch's defaults; a model's
+    /// [`BatchNormSettings`] replace them.
     BatchNorm {
         features: usize,
+        #[serde(default = "BatchNormSettings::default_momentum")]
+        momentum: f64,
+        #[serde(default = "BatchNormSettings::default_epsilon")]
+        epsilon: f64,
     },
     /// Instance normalisation with a learned scale and shift: each sample's channel on its
     /// own, so a WGAN-GP critic's per-sample gradient stays per sample.
@@ -86,6 +141,28 @@ pub struct SpecError {
 }
 
 impl LayerSpec {
+    /// BatchNorm over `features` channels with the default [`BatchNormSettings`].
+    pub fn batch_norm(features: usize) -> Self {
+        let BatchNormSettings { momentum, epsilon } = BatchNormSettings::default();
+        Self::BatchNorm {
+            features,
+            momentum,
+            epsilon,
+        }
+    }
+
+    /// This layer with `settings` if it is a BatchNorm.
+    pub fn with_batch_norm(self, settings: BatchNormSettings) -> Self {
+        match self {
+            Self::BatchNorm { features, .. } => Self::BatchNorm {
+                features,
+                momentum: settings.momentum,
+                epsilon: settings.epsilon,
+            },
+            other => other,
+        }
+    }
+
     /// A convolution without bias (the DCGAN family's: BatchNorm or InstanceNorm follows).
     pub fn conv(input: usize, output: usize, kernel: usize, stride: usize, padding: usize) -> Self {
         Self::Conv2d {
@@ -197,7 +274,7 @@ impl LayerSpec {
                 let size = |x: usize| (x + 2 * padding - kernel) / stride + 1;
                 Ok([output, size(h), size(w)])
             }
-            Self::BatchNorm { features } | Self::InstanceNorm { features } => {
+            Self::BatchNorm { features, .. } | Self::InstanceNorm { features } => {
                 need_channels(features)?;
                 Ok([c, h, w])
             }

@@ -3,8 +3,9 @@
 use super::divergence::DivergenceConfig;
 use crate::data::{Augment, DatasetName, ImageFit};
 use crate::model::{
-    CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig, Discriminator,
-    GanSpec, Generator, GeneratorInput, LayerSpec, Pix2PixConfig, SpecError, WganGp64Config,
+    BatchNormSettings, CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig,
+    Discriminator, GanSpec, Generator, GeneratorInput, LayerSpec, Pix2PixConfig, SpecError,
+    WganGp64Config,
 };
 use anyhow::Context;
 use burn::prelude::*;
@@ -239,6 +240,19 @@ impl ModelConfig {
             Self::Dcgan64(c) => c.spec(),
             Self::WganGp64(c) => c.spec(),
             Self::Pix2Pix(c) => c.spec(),
+        }
+    }
+
+    /// The model's BatchNorm momentum and ε.
+    pub fn batch_norm(&self) -> BatchNormSettings {
+        match self {
+            Self::Dcgan28(c) => c.batch_norm,
+            Self::CganConv(c) => c.batch_norm,
+            Self::CganMlp(c) => c.batch_norm,
+            Self::DcganTf28(c) => c.batch_norm,
+            Self::Dcgan64(c) => c.batch_norm,
+            Self::WganGp64(c) => c.batch_norm,
+            Self::Pix2Pix(c) => c.batch_norm,
         }
     }
 
@@ -478,6 +492,10 @@ impl TrainingConfig {
             "beta2 must be in [0, 1), got {}",
             self.beta2
         );
+        self.model
+            .batch_norm()
+            .check()
+            .map_err(anyhow::Error::msg)?;
         anyhow::ensure!(
             self.eps > 0.0 && self.eps.is_finite(),
             "eps must be positive, got {}",
@@ -687,6 +705,50 @@ fn merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batch_norm_settings_reach_every_batch_norm_layer() {
+        let config = TrainingConfig::from_toml_str(
+            "[model]\nkind = \"cgan_mlp\"\n[model.batch_norm]\nmomentum = 0.01\nepsilon = 1e-3\n",
+        )
+        .unwrap();
+        let spec = config.model.spec();
+        let norms: Vec<_> = spec
+            .generator
+            .iter()
+            .chain(&spec.discriminator)
+            .filter_map(|layer| match *layer {
+                LayerSpec::BatchNorm {
+                    momentum, epsilon, ..
+                } => Some((momentum, epsilon)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(norms, vec![(0.01, 1e-3); 3]);
+        // And the burn modules built from the spec.
+        let (generator, _) = config.model.init(&Device::flex());
+        let built: Vec<_> = generator
+            .network
+            .layers
+            .iter()
+            .filter_map(|layer| match layer {
+                crate::model::Layer::BatchNorm(norm) => Some((norm.momentum, norm.epsilon)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(built, vec![(0.01, 1e-3); 3]);
+
+        let with_momentum = |m: &str| {
+            TrainingConfig::from_toml_str(&format!(
+                "[model]\nkind = \"dcgan28\"\n[model.batch_norm]\nmomentum = {m}\n"
+            ))
+            .map_err(|e| format!("{e:#}"))
+        };
+        let err = with_momentum("1.5").map(|_| ()).unwrap_err();
+        assert!(err.contains("model.batch_norm.momentum"), "{err}");
+        assert!(with_momentum("0.0").is_err());
+        assert!(with_momentum("0.01").is_ok());
+    }
 
     #[test]
     fn overrides_go_through_the_same_merge_as_a_file() {
