@@ -501,3 +501,70 @@ fn presets_show_prints_a_preset_that_set_overrides() {
     assert!(err.contains("unknown setting `model.latent_dims`"), "{err}");
     assert!(!refused.exists());
 }
+
+#[test]
+fn sample_out_dir_writes_one_png_per_image_for_fid_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(&config, TINY_TOML).unwrap();
+    let run = dir.path().join("run");
+    let out = gantry(&[
+        "train",
+        "--config",
+        path(&config),
+        "--out",
+        path(&run),
+        "--data-dir",
+        path(&data_dir()),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // More than one batch of generation, and not a square number.
+    let files = dir.path().join("fid");
+    let out = gantry(&[
+        "sample",
+        "--checkpoint",
+        path(&run),
+        "--n",
+        "260",
+        "--out-dir",
+        path(&files),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 260);
+    assert_eq!(
+        (names[0].as_str(), names[259].as_str()),
+        ("000000.png", "000259.png")
+    );
+    let first = image::open(files.join("000000.png")).unwrap().to_rgb8();
+    assert_eq!(first.dimensions(), (28, 28), "the image alone, no border");
+    let last = image::open(files.join("000259.png")).unwrap().to_rgb8();
+    assert_ne!(first.as_raw(), last.as_raw());
+    // Grey repeated to RGB.
+    assert!(first.pixels().all(|p| p[0] == p[1] && p[1] == p[2]));
+
+    // The folder is not written into twice.
+    let again = gantry(&[
+        "sample",
+        "--checkpoint",
+        path(&run),
+        "--n",
+        "4",
+        "--out-dir",
+        path(&files),
+    ]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}

@@ -2,13 +2,15 @@
 //! same seed and count), or an upscaler's triples on images it never saw.
 
 use crate::common::CommonArgs;
+use anyhow::Context;
 use clap::Args;
 use gantry_trainer::data::{ImageDataset, Split};
 use gantry_trainer::eval::fidelity;
 use gantry_trainer::inference::{self, Grid, TrainedRun};
+use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::model::GeneratorInput;
 use gantry_trainer::report;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 #[command(after_help = "Examples:\n  \
@@ -17,6 +19,8 @@ use std::path::PathBuf;
     gantry sample --checkpoint runs/mnist-cgan --label 7 --n 16 --out sevens.png
   \
     gantry sample --checkpoint runs/upscale --n 10 --out upscaled.png --originals faces.png
+  \
+    gantry sample --checkpoint runs/mnist --n 10000 --out-dir fid/generated   # one PNG each, for FID tools
 
 \
     A conditional model without --label draws one row per class, ⌈√n⌉ images a row.
@@ -43,6 +47,12 @@ pub struct SampleArgs {
     /// strip, `www/models/*.examples.png`).
     #[arg(long)]
     originals: Option<PathBuf>,
+    /// Instead of a grid, each image as its own PNG in this new folder (`000000.png`, …;
+    /// grey repeated to RGB, no border), as pytorch-fid, clean-fid and torch-fidelity read
+    /// a folder; --n may then pass a grid's 4,096. A conditional model without --label
+    /// cycles through its classes.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["out", "originals"])]
+    out_dir: Option<PathBuf>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -64,6 +74,9 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
             run.config.model.name()
         );
     }
+    if let Some(dir) = &args.out_dir {
+        return sample_files(&args, &run, dir);
+    }
     let grid = inference::sample_grid(
         &run.generator,
         run.input(),
@@ -84,6 +97,63 @@ pub fn run(args: SampleArgs) -> anyhow::Result<()> {
         grid.layout.count,
         run.checkpoint.display(),
         args.out.display()
+    );
+    Ok(())
+}
+
+/// The most images `--out-dir` writes: 50,000 is what FID papers use; more is a typo.
+const MOST_FILES: usize = 1_000_000;
+/// Images generated at once for `--out-dir`.
+const FILE_BATCH: usize = 250;
+
+/// `--n` images as PNG files in `dir`, which must be new or empty (nothing is overwritten).
+fn sample_files(args: &SampleArgs, run: &TrainedRun, dir: &Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.n <= MOST_FILES,
+        "--n {}: --out-dir writes at most {MOST_FILES} images",
+        args.n
+    );
+    let GeneratorInput::Latent { dim, classes } = run.input() else {
+        anyhow::bail!("--out-dir is for generators of z; an upscaler's grid needs --out");
+    };
+    if let (Some(label), Some(classes)) = (args.label, classes) {
+        anyhow::ensure!(
+            (0..classes as i64).contains(&label),
+            "--label {label}: the model has classes 0..{classes}"
+        );
+    }
+    let empty = match std::fs::read_dir(dir) {
+        Ok(mut entries) => entries.next().is_none(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => return Err(anyhow::Error::new(e).context(format!("{}", dir.display()))),
+    };
+    anyhow::ensure!(
+        empty,
+        "{}: not empty; --out-dir writes into a new folder, so nothing is overwritten",
+        dir.display()
+    );
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    for (batch, start) in (0..args.n).step_by(FILE_BATCH).enumerate() {
+        let rows = FILE_BATCH.min(args.n - start);
+        let z = latent::normal_batch(args.seed, Stream::Sample, batch as u64, rows, dim);
+        let labels = classes.map(|k| {
+            (start..start + rows)
+                .map(|i| args.label.unwrap_or((i % k) as i64))
+                .collect()
+        });
+        let (values, [_, c, h, w]) =
+            inference::generate(&run.generator, z, labels, dim, &run.device)?;
+        for (i, image) in values.chunks_exact(c * h * w).enumerate() {
+            // A strip of one image: the image alone, drawn as every grid is.
+            let path = dir.join(format!("{:06}.png", start + i));
+            report::save_strip(image, [1, c, h, w], &path)?;
+        }
+    }
+    println!(
+        "{} images from {} in {}/ (one PNG each)",
+        args.n,
+        run.checkpoint.display(),
+        dir.display()
     );
     Ok(())
 }
