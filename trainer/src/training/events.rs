@@ -1,6 +1,6 @@
 //! What the training loop tells the rest of a run: events, and the listeners that hear
 //! them (progress bar and log lines, the metrics file, epoch artefacts, the best
-//! checkpoint), in the manner of burn-train's event processors.
+//! checkpoint, TensorBoard), in the manner of burn-train's event processors.
 
 use super::checkpoint::Position;
 use super::step::StepStats;
