@@ -32,13 +32,12 @@ generator_features = 8
 discriminator_features = 8
 "#;
 
-#[test]
-fn train_from_a_toml_config_then_sample() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.toml");
+/// `gantry train` on [`TINY_TOML`] into `dir/run`.
+fn train_tiny(dir: &Path) -> PathBuf {
+    let config = dir.join("tiny.toml");
     std::fs::write(&config, TINY_TOML).unwrap();
-    let run = dir.path().join("run");
-    let out = gantry(&[
+    let run = dir.join("run");
+    ok(&gantry(&[
         "train",
         "--config",
         path(&config),
@@ -46,12 +45,14 @@ fn train_from_a_toml_config_then_sample() {
         path(&run),
         "--data-dir",
         path(&data_dir()),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ]));
+    run
+}
+
+#[test]
+fn train_from_a_toml_config_then_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = train_tiny(dir.path());
     assert!(run.join("samples/epoch-001.png").exists());
 
     let sample = |seed: &str, file: &str| {
@@ -427,13 +428,7 @@ fn a_dead_generator_is_exported_with_a_warning_and_a_live_one_without() {
 
 #[test]
 fn presets_show_prints_a_preset_that_set_overrides() {
-    let out = gantry(&["presets", "show", "mnist-dcgan"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let toml = String::from_utf8(out.stdout).unwrap();
+    let toml = ok(&gantry(&["presets", "show", "mnist-dcgan"]));
     assert!(toml.contains("kind = \"dcgan28\""), "{toml}");
     let out = gantry(&["presets", "show", "mnist-dcgans"]);
     assert!(!out.status.success());
@@ -471,11 +466,7 @@ fn presets_show_prints_a_preset_that_set_overrides() {
         "--set",
         "sample_count=4",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let saved: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run.join("config.json")).unwrap()).unwrap();
     assert_eq!(saved["model"]["latent_dim"], 16);
@@ -505,23 +496,7 @@ fn presets_show_prints_a_preset_that_set_overrides() {
 #[test]
 fn sample_out_dir_writes_one_png_per_image_for_fid_tools() {
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.toml");
-    std::fs::write(&config, TINY_TOML).unwrap();
-    let run = dir.path().join("run");
-    let out = gantry(&[
-        "train",
-        "--config",
-        path(&config),
-        "--out",
-        path(&run),
-        "--data-dir",
-        path(&data_dir()),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let run = train_tiny(dir.path());
     // More than one batch of generation, and not a square number.
     let files = dir.path().join("fid");
     let out = gantry(&[
@@ -533,11 +508,7 @@ fn sample_out_dir_writes_one_png_per_image_for_fid_tools() {
         "--out-dir",
         path(&files),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let mut names: Vec<String> = std::fs::read_dir(&files)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -268,11 +268,7 @@ fn a_diverged_run_can_roll_back_with_a_lower_learning_rate() {
     let run = dir.path().join("rollback");
     // Two sound steps at a sane lr, then the saved lr is made absurd.
     let sane = diverging(OnDivergence::Rollback).with_lr(2e-4);
-    let stop_at_2 = gantry_trainer::training::RunOptions {
-        stop_after_steps: Some(2),
-        ..common::options()
-    };
-    train(&run, &sane, &stop_at_2).unwrap();
+    train(&run, &sane, &common::stopping_after(2)).unwrap();
     let absurd = sane.with_lr(1e6);
     std::fs::write(
         run.join("config.json"),

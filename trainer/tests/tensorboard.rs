@@ -46,11 +46,7 @@ fn tensorboard_reads_every_step_and_each_epochs_grid() {
     let run = dir.path().join("run");
     // Stopped after 8 of 12 steps and resumed: the second file continues the first.
     let config = common::tiny_config();
-    let stopped = gantry_trainer::training::RunOptions {
-        stop_after_steps: Some(8),
-        ..common::options()
-    };
-    train(&run, &config, &stopped).unwrap();
+    train(&run, &config, &common::stopping_after(8)).unwrap();
     assert!(resume(&run, None, &common::options()).unwrap().finished);
 
     let read = read_with_tensorboard(&run.join("tb"));

@@ -8,7 +8,7 @@ use gantry_trainer::model::GeneratorFeed;
 use gantry_trainer::model::spec::infer_shapes;
 use gantry_trainer::training::checkpoint;
 use gantry_trainer::training::metrics;
-use gantry_trainer::training::{GanState, RunOptions, StepPlan, TrainingConfig, resume, train};
+use gantry_trainer::training::{GanState, StepPlan, TrainingConfig, resume, train};
 use std::path::Path;
 
 #[test]
@@ -104,14 +104,10 @@ fn an_interrupted_and_resumed_run_equals_an_uninterrupted_one() {
 
     // Stop mid-epoch (step 4 of 6), then resume twice: once to the end of epoch 1 … of the
     // run, to check the epoch boundary, and once to the end.
-    let stop_at = |steps| RunOptions {
-        stop_after_steps: Some(steps),
-        ..common::options()
-    };
-    let first = train(&split, &config, &stop_at(4)).unwrap();
+    let first = train(&split, &config, &common::stopping_after(4)).unwrap();
     assert!(!first.finished);
     assert_eq!(first.steps, 4);
-    resume(&split, None, &stop_at(6)).unwrap();
+    resume(&split, None, &common::stopping_after(6)).unwrap();
     let last = resume(&split, None, &common::options()).unwrap();
     assert!(last.finished);
     assert_eq!(last.steps, 12);
@@ -293,11 +289,7 @@ fn each_network_steps_with_its_own_learning_rate() {
     config.lr_d = Some(1e-12);
     let dir = tempfile::tempdir().unwrap();
     let run = dir.path().join("run");
-    let options = RunOptions {
-        stop_after_steps: Some(1),
-        ..common::options()
-    };
-    train(&run, &config, &options).unwrap();
+    train(&run, &config, &common::stopping_after(1)).unwrap();
     let device = Device::flex().autodiff();
     let before = GanState::init(&config, &device);
     let latest = checkpoint::resolve(&run).unwrap();
@@ -334,11 +326,7 @@ fn the_discriminator_loss_can_sum_its_two_terms() {
         });
         let dir = tempfile::tempdir().unwrap();
         let run = dir.path().join("run");
-        let options = RunOptions {
-            stop_after_steps: Some(1),
-            ..common::options()
-        };
-        train(&run, &config, &options).unwrap();
+        train(&run, &config, &common::stopping_after(1)).unwrap();
         metrics::read(&metrics::metrics_path(&run)).unwrap()[0].loss_d
     };
     // Step 1's D loss comes before any update: the same two terms, summed or averaged.

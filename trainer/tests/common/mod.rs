@@ -132,6 +132,14 @@ pub fn tiny_config() -> TrainingConfig {
         ))
 }
 
+/// [`options`], stopping (with a checkpoint) after `steps` steps in total.
+pub fn stopping_after(steps: u64) -> RunOptions {
+    RunOptions {
+        stop_after_steps: Some(steps),
+        ..options()
+    }
+}
+
 pub fn options() -> RunOptions {
     RunOptions {
         device: burn::tensor::Device::flex(),
