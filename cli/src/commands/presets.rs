@@ -29,11 +29,7 @@ pub fn run(args: PresetsArgs) -> anyhow::Result<()> {
         Some(PresetsCommand::Show { name }) => {
             // Parsed first, so what is printed is a preset that trains.
             presets::load(&name)?;
-            let preset = PRESETS
-                .iter()
-                .find(|p| p.name == name)
-                .expect("loaded above");
-            print!("{}", preset.toml);
+            print!("{}", presets::find(&name)?.toml);
         }
     }
     Ok(())

@@ -157,9 +157,8 @@ impl TrainArgs {
             sets.push(format!("lr_d={v:e}"));
         }
         sets.extend(self.set.iter().cloned());
-        let config = config.with_overrides(&sets)?;
-        config.check()?;
-        Ok(config)
+        // Checked there, with the flags and every --set laid over.
+        config.with_overrides(&sets)
     }
 }
 

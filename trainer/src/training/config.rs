@@ -469,12 +469,12 @@ impl TrainingConfig {
             self.batch_size
         );
         anyhow::ensure!(self.epochs >= 1, "epochs must be at least 1");
-        anyhow::ensure!(
-            self.lr > 0.0 && self.lr.is_finite(),
-            "lr must be positive, got {}",
-            self.lr
-        );
-        for (name, rate) in [("lr_g", self.lr_g), ("lr_d", self.lr_d)] {
+        let rates = [
+            ("lr", Some(self.lr)),
+            ("lr_g", self.lr_g),
+            ("lr_d", self.lr_d),
+        ];
+        for (name, rate) in rates {
             if let Some(rate) = rate {
                 anyhow::ensure!(
                     rate > 0.0 && rate.is_finite(),

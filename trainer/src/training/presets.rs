@@ -73,13 +73,17 @@ pub const PRESETS: &[Preset] = &[
     ),
 ];
 
-/// The preset called `name`, parsed and checked.
-pub fn load(name: &str) -> anyhow::Result<TrainingConfig> {
-    let preset = PRESETS.iter().find(|p| p.name == name).with_context(|| {
+/// The preset called `name`; an error lists the known ones.
+pub fn find(name: &str) -> anyhow::Result<&'static Preset> {
+    PRESETS.iter().find(|p| p.name == name).with_context(|| {
         let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
         format!("no preset `{name}` (known: {})", names.join(", "))
-    })?;
-    TrainingConfig::from_toml_str(preset.toml)
+    })
+}
+
+/// The preset called `name`, parsed and checked.
+pub fn load(name: &str) -> anyhow::Result<TrainingConfig> {
+    TrainingConfig::from_toml_str(find(name)?.toml)
         .with_context(|| format!("preset {name} (configs/{name}.toml)"))
 }
 
