@@ -10,8 +10,67 @@
 //! - [`weight_grad`]: either one's weight-gradient, from the intermediates the other two
 //!   return, so a backward pass builds each of them once.
 
-use super::window::{Window, channel_to_batch_major, col2im};
-pub use super::window::{batch_to_channel_major, im2col};
+use super::channels_last;
+pub use super::window::batch_to_channel_major;
+use super::window::{Window, channel_to_batch_major, col2im, im2col};
+use std::sync::OnceLock;
+
+/// How the image side's column matrix is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `[rows, batch · grid]` from NCHW planes ([`super::window`]): for images with few
+    /// channels (a discriminator's RGB or grey input, a generator's output), where a
+    /// channel vector would be 1–3 values long.
+    Planar,
+    /// `[batch · grid, taps · channels]` from NHWC ([`channels_last`]): whole channel
+    /// vectors per copy and per add.
+    ChannelsLast,
+}
+
+impl Layout {
+    /// Channels-last from this many image-side channels on.
+    const CHANNELS_LAST_FROM: usize = 16;
+
+    /// The layout for `window`: `GANTRY_CONV_COLUMNS=planar` or `channels-last` forces
+    /// one (to measure), otherwise channels-last where the image side has many channels.
+    pub fn for_window(window: &Window) -> Self {
+        static FORCED: OnceLock<Option<Layout>> = OnceLock::new();
+        let forced = FORCED.get_or_init(|| match std::env::var("GANTRY_CONV_COLUMNS").as_deref() {
+            Ok("planar") => Some(Layout::Planar),
+            Ok("channels-last") => Some(Layout::ChannelsLast),
+            _ => None,
+        });
+        forced.unwrap_or(if window.channels >= Self::CHANNELS_LAST_FROM {
+            Layout::ChannelsLast
+        } else {
+            Layout::Planar
+        })
+    }
+}
+
+/// The image side's column matrix, which a forward pass builds and the weight-gradient
+/// reuses.
+pub struct Columns {
+    layout: Layout,
+    data: Vec<f32>,
+}
+
+/// The column matrix of `image` `[batch, window.channels, image]`.
+pub fn columns(image: &[f32], batch: usize, window: &Window) -> Columns {
+    columns_in(Layout::for_window(window), image, batch, window)
+}
+
+fn columns_in(layout: Layout, image: &[f32], batch: usize, window: &Window) -> Columns {
+    let data = match layout {
+        Layout::Planar => im2col(image, batch, window),
+        Layout::ChannelsLast => {
+            let nhwc =
+                channels_last::transpose_each(image, batch, window.channels, window.image_len());
+            channels_last::im2col(&nhwc, batch, window)
+        }
+    };
+    Columns { layout, data }
+}
 
 /// A matrix in a slice: element `(i, j)` is `data[i · row_stride + j · col_stride]`.
 #[derive(Clone, Copy)]
@@ -90,23 +149,53 @@ fn matmul(m: usize, n: usize, k: usize, a: View, b: View) -> Vec<f32> {
 }
 
 /// `[batch, window.channels, image]` to `[batch, grid_channels, grid]`, and the image's
-/// column matrix ([`im2col`]), which [`weight_grad`] needs.
+/// column matrix, which [`weight_grad`] needs.
 pub fn image_to_grid(
     image: &[f32],
     weight: &[f32],
     batch: usize,
     grid_channels: usize,
     window: &Window,
-) -> (Vec<f32>, Vec<f32>) {
-    let (rows, columns) = (window.rows(), batch * window.grid_len());
-    let cols = im2col(image, batch, window);
-    let grid = matmul(
+) -> (Vec<f32>, Columns) {
+    image_to_grid_in(
+        Layout::for_window(window),
+        image,
+        weight,
+        batch,
         grid_channels,
-        columns,
-        rows,
-        View::rows(weight, rows),
-        View::rows(&cols, columns),
-    );
+        window,
+    )
+}
+
+fn image_to_grid_in(
+    layout: Layout,
+    image: &[f32],
+    weight: &[f32],
+    batch: usize,
+    grid_channels: usize,
+    window: &Window,
+) -> (Vec<f32>, Columns) {
+    let (rows, columns) = (window.rows(), batch * window.grid_len());
+    let cols = columns_in(layout, image, batch, window);
+    let grid = match layout {
+        Layout::Planar => matmul(
+            grid_channels,
+            columns,
+            rows,
+            View::rows(weight, rows),
+            View::rows(&cols.data, columns),
+        ),
+        Layout::ChannelsLast => matmul(
+            grid_channels,
+            columns,
+            rows,
+            View::rows(
+                &channels_last::taps_outer(weight, grid_channels, window),
+                rows,
+            ),
+            View::transposed(&cols.data, rows),
+        ),
+    };
     let grid = channel_to_batch_major(&grid, batch, grid_channels, window.grid_len());
     (grid, cols)
 }
@@ -121,33 +210,132 @@ pub fn grid_to_image(
     grid_channels: usize,
     window: &Window,
 ) -> (Vec<f32>, Vec<f32>) {
+    grid_to_image_in(
+        Layout::for_window(window),
+        grid,
+        weight,
+        batch,
+        grid_channels,
+        window,
+    )
+}
+
+fn grid_to_image_in(
+    layout: Layout,
+    grid: &[f32],
+    weight: &[f32],
+    batch: usize,
+    grid_channels: usize,
+    window: &Window,
+) -> (Vec<f32>, Vec<f32>) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
     let grid = batch_to_channel_major(grid, batch, grid_channels, window.grid_len());
-    let cols = matmul(
-        rows,
-        columns,
-        grid_channels,
-        View::transposed(weight, rows),
-        View::rows(&grid, columns),
-    );
-    (col2im(&cols, batch, window), grid)
+    let image = match layout {
+        Layout::Planar => {
+            let cols = matmul(
+                rows,
+                columns,
+                grid_channels,
+                View::transposed(weight, rows),
+                View::rows(&grid, columns),
+            );
+            col2im(&cols, batch, window)
+        }
+        Layout::ChannelsLast => {
+            let cols = matmul(
+                columns,
+                rows,
+                grid_channels,
+                View::transposed(&grid, columns),
+                View::rows(
+                    &channels_last::taps_outer(weight, grid_channels, window),
+                    rows,
+                ),
+            );
+            let nhwc = channels_last::col2im(&cols, batch, window);
+            channels_last::transpose_each(&nhwc, batch, window.image_len(), window.channels)
+        }
+    };
+    (image, grid)
 }
 
 /// The weight-gradient `[grid_channels, window.rows()]`: the grid side's gradient (or
 /// values) channel-major times the image side's columns, transposed.
 pub fn weight_grad(
     grid_channel_major: &[f32],
-    cols: &[f32],
+    cols: &Columns,
     batch: usize,
     grid_channels: usize,
     window: &Window,
 ) -> Vec<f32> {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
-    matmul(
-        grid_channels,
-        rows,
-        columns,
-        View::rows(grid_channel_major, columns),
-        View::transposed(cols, columns),
-    )
+    match cols.layout {
+        Layout::Planar => matmul(
+            grid_channels,
+            rows,
+            columns,
+            View::rows(grid_channel_major, columns),
+            View::transposed(&cols.data, columns),
+        ),
+        Layout::ChannelsLast => {
+            let dw = matmul(
+                grid_channels,
+                rows,
+                columns,
+                View::rows(grid_channel_major, columns),
+                View::rows(&cols.data, rows),
+            );
+            channels_last::taps_inner(&dw, grid_channels, window)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i * 37 + seed * 11) % 101) as f32) / 50.0 - 1.0)
+            .collect()
+    }
+
+    fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+        assert_eq!(a.len(), b.len());
+        a.iter()
+            .zip(b)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max)
+    }
+
+    /// Both layouts compute the same three products (to float rounding: the sums run in
+    /// another order), whatever the window.
+    #[test]
+    fn the_two_layouts_agree() {
+        for (channels, grid_channels, image, kernel, stride, padding) in [
+            (3, 8, [28, 28], [4, 4], [2, 2], [1, 1]),
+            (16, 4, [7, 7], [4, 4], [2, 2], [1, 1]),
+            (5, 6, [1, 1], [4, 4], [1, 1], [3, 3]),
+            (4, 3, [9, 8], [3, 2], [2, 3], [0, 1]),
+        ] {
+            let w = Window::over(channels, image, kernel, stride, padding);
+            let batch = 3;
+            let x = values(batch * channels * w.image_len(), 1);
+            let g = values(batch * grid_channels * w.grid_len(), 2);
+            let weight = values(grid_channels * w.rows(), 3);
+            let run = |layout| {
+                let (y, cols) = image_to_grid_in(layout, &x, &weight, batch, grid_channels, &w);
+                let (dx, g_cm) = grid_to_image_in(layout, &g, &weight, batch, grid_channels, &w);
+                let dw = weight_grad(&g_cm, &cols, batch, grid_channels, &w);
+                [y, dx, dw]
+            };
+            let (planar, last) = (run(Layout::Planar), run(Layout::ChannelsLast));
+            for (name, (a, b)) in ["grid", "image", "weight"]
+                .iter()
+                .zip(planar.iter().zip(&last))
+            {
+                assert!(max_diff(a, b) < 1e-4, "{name} of {w:?}: {}", max_diff(a, b));
+            }
+        }
+    }
 }

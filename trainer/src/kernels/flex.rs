@@ -119,13 +119,13 @@ pub(super) fn conv_backward(
         Conv::Forward if want_dx => {
             let (dx, grid_cm) = conv::grid_to_image(grad, weight, batch, grid_channels, window);
             let dx = tensor(dx, &image_dims(batch, window));
-            let cols = want_dweight.then(|| conv::im2col(x, batch, window));
+            let cols = want_dweight.then(|| conv::columns(x, batch, window));
             (Some(dx), Some(grid_cm), cols)
         }
         Conv::Forward => {
             let grid_cm =
                 conv::batch_to_channel_major(grad, batch, grid_channels, window.grid_len());
-            (None, Some(grid_cm), Some(conv::im2col(x, batch, window)))
+            (None, Some(grid_cm), Some(conv::columns(x, batch, window)))
         }
         Conv::Transposed if want_dx => {
             let (dx, cols) = conv::image_to_grid(grad, weight, batch, grid_channels, window);
@@ -136,7 +136,11 @@ pub(super) fn conv_backward(
         }
         Conv::Transposed => {
             let grid_cm = conv::batch_to_channel_major(x, batch, grid_channels, window.grid_len());
-            (None, Some(grid_cm), Some(conv::im2col(grad, batch, window)))
+            (
+                None,
+                Some(grid_cm),
+                Some(conv::columns(grad, batch, window)),
+            )
         }
     };
     let dweight = match (want_dweight, grid_channel_major, cols) {

@@ -5,12 +5,13 @@
 //! Why (profile in docs/performance.md): burn-flex 0.22 runs a convolution as one small
 //! matrix product per image, computes a weight gradient as a convolution over
 //! transposed copies, and differentiates LeakyReLU through a mask and two selects. Here a
-//! layer's forward and each of its gradients is one whole-batch product over an
-//! `im2col` matrix, and LeakyReLU's backward is one pass. Results agree with burn's ops
+//! layer's forward and each of its gradients is one whole-batch product over a
+//! column matrix (`im2col`: planar for few channels, channels-last from 16 on), and LeakyReLU's backward is one pass. Results agree with burn's ops
 //! to float rounding (tests below); on any other backend, or with
 //! `GANTRY_KERNELS=burn`, the layers call burn's ops instead.
 
 mod autodiff;
+mod channels_last;
 mod conv;
 mod flex;
 mod norm;

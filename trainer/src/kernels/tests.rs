@@ -74,6 +74,8 @@ fn conv2d_matches_burn_forward_and_backward() {
         (2, 5, 4, [9, 6], 3, 1, 1),
         (2, 16, 1, [4, 4], 4, 1, 0),
         (1, 2, 3, [5, 5], 3, 2, 0),
+        // ≥ 16 image-side channels: the channels-last columns (`conv::Layout`).
+        (2, 32, 8, [8, 8], 4, 2, 1),
     ]
     .iter()
     .enumerate()
@@ -107,6 +109,9 @@ fn conv_transpose2d_matches_burn_forward_and_backward() {
         (2, 6, 3, [4, 5], 4, 2, 1, 0),
         (2, 4, 2, [5, 5], 3, 2, 1, 1),
         (2, 3, 5, [6, 6], 3, 1, 1, 0),
+        // ≥ 16 image-side (output) channels: the channels-last columns.
+        (2, 8, 16, [4, 4], 4, 2, 1, 0),
+        (3, 32, 16, [1, 1], 4, 1, 0, 0),
     ]
     .iter()
     .enumerate()
