@@ -8,7 +8,7 @@
 //! contiguous on both sides), at the price of one NCHW ↔ NHWC transpose of the image side.
 //! Worth it when the image side has many channels; [`super::conv::Layout`] decides.
 
-use super::window::Window;
+use super::window::{Window, chunks_per_task, copy, written_in_chunks};
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -16,15 +16,16 @@ use std::mem::MaybeUninit;
 /// (channels, pixels)`, and back with them swapped.
 pub fn transpose_each(x: &[f32], batch: usize, rows: usize, cols: usize) -> Vec<f32> {
     let size = rows * cols;
-    let mut out = vec![0.0f32; batch * size];
-    out.par_chunks_mut(size.max(1))
-        .enumerate()
-        .for_each(|(n, dst)| transpose(&x[n * size..][..size], rows, cols, dst));
-    out
+    // SAFETY: `transpose` writes each of the `rows · cols` elements of its chunk.
+    unsafe {
+        written_in_chunks(batch * size, size, |n, dst| {
+            transpose(&x[n * size..][..size], rows, cols, dst)
+        })
+    }
 }
 
 /// One row-major `rows × cols` matrix to its transpose, in tiles that stay in cache.
-fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
+fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [MaybeUninit<f32>]) {
     const TILE: usize = 16;
     for r0 in (0..rows).step_by(TILE) {
         let r1 = (r0 + TILE).min(rows);
@@ -33,7 +34,7 @@ fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [f32]) {
             for r in r0..r1 {
                 let src = &src[r * cols..][c0..c1];
                 for (c, v) in (c0..c1).zip(src) {
-                    dst[c * rows + r] = *v;
+                    dst[c * rows + r] = MaybeUninit::new(*v);
                 }
             }
         }
@@ -69,16 +70,12 @@ fn image_coordinate(
 /// − ph, x·sw + j − pw, c)`, zero outside the image. Every entry is written once.
 pub fn im2col(x: &[f32], batch: usize, w: &Window) -> Vec<f32> {
     let (row_len, [gh, gw]) = (w.rows(), w.grid);
-    let len = batch * w.grid_len() * row_len;
-    let mut cols = Vec::<f32>::with_capacity(len);
-    cols.spare_capacity_mut()[..len]
-        .par_chunks_mut((gw * row_len).max(1))
-        .enumerate()
-        .for_each(|(ny, out)| im2col_grid_row(x, w, ny / gh, ny % gh, out));
-    // SAFETY: `im2col_grid_row` wrote every element of every chunk, and the chunks cover
-    // the first `len` elements.
-    unsafe { cols.set_len(len) };
-    cols
+    // SAFETY: `im2col_grid_row` writes all `gw` rows of `row_len` in its chunk.
+    unsafe {
+        written_in_chunks(batch * w.grid_len() * row_len, gw * row_len, |ny, out| {
+            im2col_grid_row(x, w, ny / gh, ny % gh, out)
+        })
+    }
 }
 
 /// The column rows of grid row `y` of image `n`: `gw` rows of `taps · channels`.
@@ -94,12 +91,7 @@ fn im2col_grid_row(x: &[f32], w: &Window, n: usize, y: usize, out: &mut [MaybeUn
             };
             for (j, dst) in taps.chunks_exact_mut(c).enumerate() {
                 match image_coordinate(gx, j, w.stride[1], w.padding[1], iw) {
-                    Some(ix) => {
-                        let src = &x[((n * h + iy) * iw + ix) * c..][..c];
-                        for (d, s) in dst.iter_mut().zip(src) {
-                            *d = MaybeUninit::new(*s);
-                        }
-                    }
+                    Some(ix) => copy(dst, &x[((n * h + iy) * iw + ix) * c..][..c]),
                     None => dst.fill(zero),
                 }
             }
@@ -116,6 +108,7 @@ pub fn col2im(cols: &[f32], batch: usize, w: &Window) -> Vec<f32> {
     let [h, iw] = w.image;
     let mut out = vec![0.0f32; batch * h * iw * c];
     out.par_chunks_mut((iw * c).max(1))
+        .with_min_len(chunks_per_task(iw * c))
         .enumerate()
         .for_each(|(n_iy, row)| col2im_image_row(cols, w, n_iy / h, n_iy % h, row));
     out

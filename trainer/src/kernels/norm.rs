@@ -3,7 +3,9 @@
 //! over the activation. (burn 0.22's generic version transposes the activation to
 //! channel-major for every mean, forward and backward.)
 
+use super::window::written_in_chunks;
 use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// Per channel of `[n, c, s]`: the mean and the biased variance (what burn's batch
 /// norm divides by and keeps as its running variance), as `[means…, variances…]`.
@@ -48,18 +50,17 @@ pub fn batch_norm(
     [n, c, s]: [usize; 3],
 ) -> Vec<f32> {
     let inv_std = inverse_std(moments, c, epsilon);
-    let mut y = vec![0.0f32; n * c * s];
-    y.par_chunks_mut(s.max(1))
-        .enumerate()
-        .for_each(|(plane, y)| {
+    // SAFETY: each chunk is one plane of `s` values, all written.
+    unsafe {
+        written_in_chunks(n * c * s, s, |plane, y| {
             let ch = plane % c;
             let scale = gamma[ch] * inv_std[ch];
             let shift = beta[ch] - moments[ch] * scale;
             for (y, x) in y.iter_mut().zip(&x[plane * s..][..s]) {
-                *y = x * scale + shift;
+                *y = MaybeUninit::new(x * scale + shift);
             }
-        });
-    y
+        })
+    }
 }
 
 /// The gradients of [`batch_norm`] for `x`, `γ` and `β` from the output's `grad`, the
@@ -91,10 +92,9 @@ pub fn batch_norm_backward(
             (sum_g, sum_gx)
         })
         .collect();
-    let mut dx = vec![0.0f32; n * c * s];
-    dx.par_chunks_mut(s.max(1))
-        .enumerate()
-        .for_each(|(plane, dx)| {
+    // SAFETY: each chunk is one plane of `s` values, all written.
+    let dx = unsafe {
+        written_in_chunks(n * c * s, s, |plane, dx| {
             let ch = plane % c;
             let (mean, inv) = (moments[ch], inv_std[ch]);
             let mean_g = (sums[ch].0 / count) as f32;
@@ -103,9 +103,10 @@ pub fn batch_norm_backward(
             let at = plane * s;
             for ((dx, g), x) in dx.iter_mut().zip(&grad[at..][..s]).zip(&x[at..][..s]) {
                 let normalised = (x - mean) * inv;
-                *dx = scale * (g - mean_g - normalised * mean_gx);
+                *dx = MaybeUninit::new(scale * (g - mean_g - normalised * mean_gx));
             }
-        });
+        })
+    };
     let dgamma = sums.iter().map(|s| s.1 as f32).collect();
     let dbeta = sums.iter().map(|s| s.0 as f32).collect();
     (dx, dgamma, dbeta)
