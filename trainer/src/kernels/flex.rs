@@ -4,12 +4,12 @@
 use super::TrainingKernels;
 use super::conv;
 use super::norm;
-use super::window::Window;
+use super::window::{Window, written_in_chunks};
 use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::{Bytes, DType, Shape};
-use rayon::prelude::*;
+use std::mem::MaybeUninit;
 
 /// A tensor's values in logical order (copied only if its layout is not contiguous).
 pub(super) struct Values(FlexTensor);
@@ -42,15 +42,17 @@ pub(super) fn tensor(values: Vec<f32>, dims: &[usize]) -> FlexTensor {
 /// Element-wise over two equal-length slices, in parallel chunks for large tensors.
 fn zip_map(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f32 + Sync) -> Vec<f32> {
     const CHUNK: usize = 1 << 15;
-    let mut out = vec![0.0f32; a.len()];
-    out.par_chunks_mut(CHUNK)
-        .zip(a.par_chunks(CHUNK).zip(b.par_chunks(CHUNK)))
-        .for_each(|(out, (a, b))| {
+    assert_eq!(a.len(), b.len(), "zip_map over slices of different lengths");
+    // SAFETY: each chunk `i` covers `a[i·CHUNK..]` for as many values as it holds, and
+    // the loop writes every one of them.
+    unsafe {
+        written_in_chunks(a.len(), CHUNK, |i, out| {
+            let (a, b) = (&a[i * CHUNK..], &b[i * CHUNK..]);
             for ((o, a), b) in out.iter_mut().zip(a).zip(b) {
-                *o = f(*a, *b);
+                *o = MaybeUninit::new(f(*a, *b));
             }
-        });
-    out
+        })
+    }
 }
 
 pub(super) fn leaky_relu_backward(x: &FlexTensor, grad: &FlexTensor, slope: f32) -> FlexTensor {
