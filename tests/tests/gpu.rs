@@ -250,13 +250,14 @@ fn check_kind(gpu: &Device, preset: &str, model: &str) {
 const DCGAN28: &str = r#"{"generator_features": 4, "discriminator_features": 4}"#;
 
 /// The other kinds, narrowed as DCGAN is: what each adds is a label embedding (expanded
-/// to an image channel in the conv cGAN's discriminator), dense layers with BatchNorm1d,
-/// the gradient penalty's input-gradient through InstanceNorm, and the U-Net's upsampling,
-/// skip concatenations and L1 term.
+/// to an image channel; the conv cGAN runs its convolutional discriminator here, the MLP
+/// cGAN the dense one), dense layers with BatchNorm1d, the gradient penalty's
+/// input-gradient through InstanceNorm, and the U-Net's upsampling, skip concatenations
+/// and L1 term.
 const OTHERS: [(&str, &str); 4] = [
     (
         "mnist-cgan-conv",
-        r#"{"generator_features": 16, "discriminator_features": 8, "embedding_dim": 4, "dropout": 0.0}"#,
+        r#"{"generator_features": 16, "discriminator": "conv", "discriminator_features": 8, "embedding_dim": 4, "dropout": 0.0}"#,
     ),
     ("mnist-cgan-mlp", r#"{"embedding_dim": 4, "dropout": 0.0}"#),
     (

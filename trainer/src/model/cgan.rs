@@ -3,7 +3,10 @@
 //!
 //! - [`CganConvConfig`], experiment 2: a dense layer to 128·7·7, reshaped to 2D, then
 //!   transposed convolutions up to 28×28 with BatchNorm and LeakyReLU, Tanh at the end.
-//!   Its discriminator is two strided convolutions and a dense output.
+//!   Its discriminator is the seed's "dense layers and LeakyReLU activations, ending with a
+//!   sigmoid" ([`CganDiscriminator::Dense`]), or two strided convolutions and a dense output
+//!   ([`CganDiscriminator::Conv`], gantry's earlier one, which the shipped clothing model
+//!   was trained with).
 //! - [`CganMlpConfig`], experiment 3: dense layers 256 / 512 / 1024 in the generator,
 //!   512 / 512 in the discriminator.
 
@@ -21,6 +24,19 @@ fn linear(input: usize, output: usize) -> LayerSpec {
     }
 }
 
+/// The discriminator of [`CganConvConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CganDiscriminator {
+    /// The seed's: the image and its label channel flattened, dense 512 → 512 with
+    /// LeakyReLU, dropout, one logit (the sigmoid is in the BCE loss). Its widths are not
+    /// in the seed; these are experiment 3's.
+    Dense,
+    /// Two strided convolutions (`discriminator_features`, doubled) with BatchNorm and
+    /// LeakyReLU, dropout, one logit.
+    Conv,
+}
+
 #[derive(Config, Debug)]
 pub struct CganConvConfig {
     #[config(default = 100)]
@@ -36,10 +52,13 @@ pub struct CganConvConfig {
     /// Channels of the 7×7 map the dense layer makes (the seed's 128); halved per upsampling.
     #[config(default = 128)]
     pub generator_features: usize,
-    /// Channels of the discriminator's first convolution (doubled once).
+    /// Dense (the seed's) or convolutional.
+    #[config(default = "CganDiscriminator::Dense")]
+    pub discriminator: CganDiscriminator,
+    /// Channels of the convolutional discriminator's first convolution (doubled once).
     #[config(default = 64)]
     pub discriminator_features: usize,
-    /// Dropout before the discriminator's dense output.
+    /// Dropout before the discriminator's output layer.
     #[config(default = 0.3)]
     pub dropout: f64,
     /// Momentum and ε of every BatchNorm layer (`[model.batch_norm]`; PyTorch's defaults).
@@ -85,16 +104,19 @@ impl CganConvConfig {
             padding: 1,
             bias: true,
         };
-        let discriminator = vec![
-            down(c + 1, d), // image + label channel, 28 → 14
-            LEAKY,
-            down(d, 2 * d), // 14 → 7
-            LayerSpec::batch_norm(2 * d),
-            LEAKY,
-            LayerSpec::Flatten,
-            LayerSpec::Dropout { prob: self.dropout },
-            linear(2 * d * 7 * 7, 1),
-        ];
+        let discriminator = match self.discriminator {
+            CganDiscriminator::Dense => dense_discriminator(c, self.dropout),
+            CganDiscriminator::Conv => vec![
+                down(c + 1, d), // image + label channel, 28 → 14
+                LEAKY,
+                down(d, 2 * d), // 14 → 7
+                LayerSpec::batch_norm(2 * d),
+                LEAKY,
+                LayerSpec::Flatten,
+                LayerSpec::Dropout { prob: self.dropout },
+                linear(2 * d * 7 * 7, 1),
+            ],
+        };
         GanSpec {
             input: GeneratorInput::Latent {
                 dim: self.latent_dim,
@@ -107,6 +129,20 @@ impl CganConvConfig {
         }
         .with_batch_norm(self.batch_norm)
     }
+}
+
+/// The cGAN seed's dense discriminator over `channels` 28×28 image channels and the label
+/// channel: 512 → 512 with LeakyReLU, `dropout`, one logit.
+fn dense_discriminator(channels: usize, dropout: f64) -> Vec<LayerSpec> {
+    vec![
+        LayerSpec::Flatten, // image + label channel
+        linear((channels + 1) * 28 * 28, 512),
+        LEAKY,
+        linear(512, 512),
+        LEAKY,
+        LayerSpec::Dropout { prob: dropout },
+        linear(512, 1),
+    ]
 }
 
 #[derive(Config, Debug)]
@@ -143,15 +179,7 @@ impl CganMlpConfig {
             LayerSpec::Tanh,
             LayerSpec::Reshape { shape: [c, 28, 28] },
         ]);
-        let discriminator = vec![
-            LayerSpec::Flatten, // image + label channel
-            linear(pixels + 28 * 28, 512),
-            LEAKY,
-            linear(512, 512),
-            LEAKY,
-            LayerSpec::Dropout { prob: self.dropout },
-            linear(512, 1),
-        ];
+        let discriminator = dense_discriminator(c, self.dropout);
         GanSpec {
             input: GeneratorInput::Latent {
                 dim: self.latent_dim,

@@ -27,7 +27,7 @@ pub mod network;
 pub mod pix2pix;
 pub mod spec;
 
-pub use cgan::{CganConvConfig, CganMlpConfig};
+pub use cgan::{CganConvConfig, CganDiscriminator, CganMlpConfig};
 pub use dcgan::DcganConfig;
 pub use dcgan_tf::DcganTfConfig;
 pub use dcgan64::{Dcgan64Config, WganGp64Config};
