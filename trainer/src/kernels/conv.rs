@@ -13,6 +13,7 @@
 use super::channels_last;
 pub use super::window::batch_to_channel_major;
 use super::window::{Window, channel_to_batch_major, col2im, im2col};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// How the image side's column matrix is laid out.
@@ -72,6 +73,54 @@ fn columns_in(layout: Layout, image: &[f32], batch: usize, window: &Window) -> C
     Columns { layout, data }
 }
 
+impl Layout {
+    /// A weight `[grid_channels, window.rows()]` with its rows in this layout's order of
+    /// (channel, tap).
+    fn weight<'a>(self, weight: &'a [f32], grid_channels: usize, w: &Window) -> Cow<'a, [f32]> {
+        match self {
+            Layout::Planar => Cow::Borrowed(weight),
+            Layout::ChannelsLast => Cow::Owned(channels_last::taps_outer(weight, grid_channels, w)),
+        }
+    }
+
+    /// The inverse of [`Layout::weight`], for a weight-gradient.
+    fn weight_back(self, weight: Vec<f32>, grid_channels: usize, w: &Window) -> Vec<f32> {
+        match self {
+            Layout::Planar => weight,
+            Layout::ChannelsLast => channels_last::taps_inner(&weight, grid_channels, w),
+        }
+    }
+
+    /// The `[rows, columns]` column matrix stored in `data` in this layout.
+    fn view(self, data: &[f32], rows: usize, columns: usize) -> View<'_> {
+        match self {
+            Layout::Planar => View::rows(data, columns),
+            Layout::ChannelsLast => View::transposed(data, rows),
+        }
+    }
+
+    /// `a × b`, a `[rows, columns]` column matrix, stored in this layout.
+    fn product(self, rows: usize, columns: usize, k: usize, a: View, b: View) -> Vec<f32> {
+        match self {
+            Layout::Planar => matmul(rows, columns, k, a, b),
+            // (a × b)ᵀ = bᵀ × aᵀ, row-major.
+            Layout::ChannelsLast => matmul(columns, rows, k, b.t(), a.t()),
+        }
+    }
+
+    /// The adjoint of [`columns`]: `[batch, window.channels, image]` from a column matrix
+    /// in this layout.
+    fn col2im(self, cols: &[f32], batch: usize, w: &Window) -> Vec<f32> {
+        match self {
+            Layout::Planar => col2im(cols, batch, w),
+            Layout::ChannelsLast => {
+                let nhwc = channels_last::col2im(cols, batch, w);
+                channels_last::transpose_each(&nhwc, batch, w.image_len(), w.channels)
+            }
+        }
+    }
+}
+
 /// A matrix in a slice: element `(i, j)` is `data[i · row_stride + j · col_stride]`.
 #[derive(Clone, Copy)]
 struct View<'a> {
@@ -92,10 +141,15 @@ impl<'a> View<'a> {
 
     /// The transpose of a row-major matrix with `cols` columns.
     fn transposed(data: &'a [f32], cols: usize) -> Self {
+        Self::rows(data, cols).t()
+    }
+
+    /// This matrix transposed, in place.
+    fn t(self) -> Self {
         Self {
-            data,
-            row_stride: 1,
-            col_stride: cols as isize,
+            data: self.data,
+            row_stride: self.col_stride,
+            col_stride: self.row_stride,
         }
     }
 }
@@ -177,25 +231,14 @@ fn image_to_grid_in(
 ) -> (Vec<f32>, Columns) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
     let cols = columns_in(layout, image, batch, window);
-    let grid = match layout {
-        Layout::Planar => matmul(
-            grid_channels,
-            columns,
-            rows,
-            View::rows(weight, rows),
-            View::rows(&cols.data, columns),
-        ),
-        Layout::ChannelsLast => matmul(
-            grid_channels,
-            columns,
-            rows,
-            View::rows(
-                &channels_last::taps_outer(weight, grid_channels, window),
-                rows,
-            ),
-            View::transposed(&cols.data, rows),
-        ),
-    };
+    let weight = layout.weight(weight, grid_channels, window);
+    let grid = matmul(
+        grid_channels,
+        columns,
+        rows,
+        View::rows(&weight, rows),
+        layout.view(&cols.data, rows, columns),
+    );
     let grid = channel_to_batch_major(&grid, batch, grid_channels, window.grid_len());
     (grid, cols)
 }
@@ -230,32 +273,15 @@ fn grid_to_image_in(
 ) -> (Vec<f32>, Vec<f32>) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
     let grid = batch_to_channel_major(grid, batch, grid_channels, window.grid_len());
-    let image = match layout {
-        Layout::Planar => {
-            let cols = matmul(
-                rows,
-                columns,
-                grid_channels,
-                View::transposed(weight, rows),
-                View::rows(&grid, columns),
-            );
-            col2im(&cols, batch, window)
-        }
-        Layout::ChannelsLast => {
-            let cols = matmul(
-                columns,
-                rows,
-                grid_channels,
-                View::transposed(&grid, columns),
-                View::rows(
-                    &channels_last::taps_outer(weight, grid_channels, window),
-                    rows,
-                ),
-            );
-            let nhwc = channels_last::col2im(&cols, batch, window);
-            channels_last::transpose_each(&nhwc, batch, window.image_len(), window.channels)
-        }
-    };
+    let weight = layout.weight(weight, grid_channels, window);
+    let cols = layout.product(
+        rows,
+        columns,
+        grid_channels,
+        View::rows(&weight, rows).t(),
+        View::rows(&grid, columns),
+    );
+    let image = layout.col2im(&cols, batch, window);
     (image, grid)
 }
 
@@ -269,25 +295,15 @@ pub fn weight_grad(
     window: &Window,
 ) -> Vec<f32> {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
-    match cols.layout {
-        Layout::Planar => matmul(
-            grid_channels,
-            rows,
-            columns,
-            View::rows(grid_channel_major, columns),
-            View::transposed(&cols.data, columns),
-        ),
-        Layout::ChannelsLast => {
-            let dw = matmul(
-                grid_channels,
-                rows,
-                columns,
-                View::rows(grid_channel_major, columns),
-                View::rows(&cols.data, rows),
-            );
-            channels_last::taps_inner(&dw, grid_channels, window)
-        }
-    }
+    let layout = cols.layout;
+    let dweight = matmul(
+        grid_channels,
+        rows,
+        columns,
+        View::rows(grid_channel_major, columns),
+        layout.view(&cols.data, rows, columns).t(),
+    );
+    layout.weight_back(dweight, grid_channels, window)
 }
 
 #[cfg(test)]
