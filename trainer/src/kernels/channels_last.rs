@@ -8,7 +8,8 @@
 //! contiguous on both sides), at the price of one NCHW ↔ NHWC transpose of the image side.
 //! Worth it when the image side has many channels; [`super::conv::Layout`] decides.
 
-use super::window::{Window, chunks_per_task, copy, written_in_chunks};
+use super::buffer::{chunks_per_task, copy, written_in_chunks};
+use super::window::Window;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 

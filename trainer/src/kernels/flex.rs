@@ -2,9 +2,10 @@
 //! [`super::norm`], tensors out.
 
 use super::TrainingKernels;
+use super::buffer::written_in_chunks;
 use super::conv;
 use super::norm;
-use super::window::{Window, written_in_chunks};
+use super::window::Window;
 use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::tensor::FloatTensor;

@@ -11,6 +11,7 @@
 //! `GANTRY_KERNELS=burn`, the layers call burn's ops instead.
 
 mod autodiff;
+mod buffer;
 mod channels_last;
 mod conv;
 mod flex;

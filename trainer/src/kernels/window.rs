@@ -7,8 +7,8 @@
 //! (burn-flex 0.22 runs one product per image, which for a DCGAN's 4×4 and 7×7 layers
 //! means dozens of thin matrices its gemm cannot fill).
 
+use super::buffer::{chunks_per_task, copy, written_in_chunks};
 use rayon::prelude::*;
-use std::mem::MaybeUninit;
 
 /// A `kernel` moved by `stride` over an image of `channels × image` padded by `padding` on
 /// each side (dilation 1, one group), visiting `grid` positions.
@@ -184,45 +184,6 @@ pub fn channel_to_batch_major(x: &[f32], n: usize, c: usize, s: usize) -> Vec<f3
                 copy(&mut image[ci * s..][..s], &x[ci * n * s + b * s..][..s]);
             }
         })
-    }
-}
-
-/// A vector of `len` values built in parallel chunks of `chunk`: `fill(i, chunk)` writes
-/// chunk `i`. Not zeroed first: with the heap kept by `device::keep_freed_memory`, a
-/// zeroed allocation is a `memset` (5% of a DCGAN step in `perf`) of values that are all
-/// overwritten.
-///
-/// # Safety
-///
-/// `fill` must write every element of the chunk it is given.
-pub unsafe fn written_in_chunks(
-    len: usize,
-    chunk: usize,
-    fill: impl Fn(usize, &mut [MaybeUninit<f32>]) + Sync,
-) -> Vec<f32> {
-    let mut out = Vec::<f32>::with_capacity(len);
-    out.spare_capacity_mut()[..len]
-        .par_chunks_mut(chunk.max(1))
-        .with_min_len(chunks_per_task(chunk))
-        .enumerate()
-        .for_each(|(i, part)| fill(i, part));
-    // SAFETY: the caller's `fill` wrote every element of every chunk, and the chunks
-    // cover the first `len` elements.
-    unsafe { out.set_len(len) };
-    out
-}
-
-/// How many chunks of `chunk` values one rayon task takes at least: a task of a few
-/// hundred values (one 7×7 plane) costs more to schedule than to run.
-pub fn chunks_per_task(chunk: usize) -> usize {
-    const VALUES_PER_TASK: usize = 1 << 14;
-    (VALUES_PER_TASK / chunk.max(1)).max(1)
-}
-
-/// `dst = src` for a destination not yet written.
-pub fn copy(dst: &mut [MaybeUninit<f32>], src: &[f32]) {
-    for (d, s) in dst.iter_mut().zip(src) {
-        *d = MaybeUninit::new(*s);
     }
 }
 
