@@ -14,6 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=wasm32-unknown-unknown
+# wasm SIMD (128-bit vectors): every browser of the last years runs it (Chrome 91, Firefox
+# 89, Safari 16.4), onnxruntime-web ships no other build either, and it is what makes gemm's
+# `simd128` microkernels and macerator's element-wise kernels the code that runs
+# (docs/performance.md has the before and after).
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
 
 use_rustup() {
   [ "${GANTRY_WASM_TOOLCHAIN:-}" != debian ] &&

@@ -53,8 +53,10 @@ async function load(source, label) {
   $('status').dataset.model = '';
   showError('');
   try {
-    const { meta: info } = await ask(source);
+    const { meta: info, runtime } = await ask(source);
     meta = info;
+    // What the browser runs: gantry-web's build (wasm SIMD, relaxed-SIMD FMA, threads).
+    $('runtime').textContent = `gantry-web: wasm${runtime.simd ? ' SIMD' : ''}${runtime.relaxedSimd ? ' + relaxed SIMD' : ''}, ${runtime.threads} thread${runtime.threads > 1 ? 's' : ''}`;
     const dl = $('info');
     dl.innerHTML = '';
     const rows = [

@@ -3,7 +3,7 @@
 // shows, how it is laid out and drawn into that canvas, and how an upscaler's pictures
 // become its inputs all happen in gantry-web (the contract `gantry sample` draws by): this
 // file only moves messages.
-import init, { Generator, sampleLatent, slerpLatents } from './pkg/gantry_web.js';
+import init, { Generator, runtimeBuild, sampleLatent, slerpLatents } from './pkg/gantry_web.js';
 
 let generator = null;
 let info = null;
@@ -40,7 +40,7 @@ self.onmessage = async ({ data: msg }) => {
       generator?.free();
       generator = loaded;
       info = generator.metadata();
-      self.postMessage({ type: 'loaded', id: msg.id, meta: info });
+      self.postMessage({ type: 'loaded', id: msg.id, meta: info, runtime: runtimeBuild() });
     } else if (msg.type === 'generate') {
       // `gantry sample --seed S --n N [--label L]`'s grid.
       const label = msg.label === undefined ? undefined : BigInt(msg.label);

@@ -3,6 +3,7 @@
 // keeps (median ms, ratio, max |Δ| between the two, and each runtime's gzip download).
 //
 //   scripts/bench-web [--runs 7] [--batch 64] [--threads 1] [--smoke]
+//   GANTRY_WEB_PKG=DIR scripts/bench-web   (time another gantry-web build: a before/after)
 //
 // Files: the page's bundled models and the seeds' generators as PyTorch's default exporter
 // writes them (scripts/pytorch_exports.py, into target/tmp/pytorch-exports). --smoke runs
@@ -28,6 +29,8 @@ const gantry = process.env.GANTRY_BIN ?? path.join(root, 'target/debug/gantry');
 const ortDist = path.join(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
 const ortFiles = ['ort.wasm.bundle.min.mjs', 'ort-wasm-simd-threaded.wasm'];
 const gantryFiles = ['gantry_web.js', 'gantry_web_bg.wasm'];
+// Another build of gantry-web to time (a before/after of a runtime change): its pkg folder.
+const gantryPkg = process.env.GANTRY_WEB_PKG ?? path.join(root, 'www/pkg');
 const exportsDir = path.join(root, 'target/tmp/pytorch-exports');
 
 // [title, file under the served models/ folder, where it comes from]
@@ -54,7 +57,7 @@ const threads = Number(opts.threads);
 const site = mkdtempSync(path.join(tmpdir(), 'gantry-bench-web-'));
 for (const dir of ['pkg', 'ort', 'models']) mkdirSync(path.join(site, dir));
 cpSync(path.join(import.meta.dirname, 'bench'), site, { recursive: true });
-for (const f of gantryFiles) copyFileSync(path.join(root, 'www/pkg', f), path.join(site, 'pkg', f));
+for (const f of gantryFiles) copyFileSync(path.join(gantryPkg, f), path.join(site, 'pkg', f));
 for (const f of ortFiles) copyFileSync(path.join(ortDist, f), path.join(site, 'ort', f));
 for (const [, file, from] of models) copyFileSync(from, path.join(site, 'models', file));
 
@@ -83,7 +86,7 @@ try {
     .catch((e) => { throw new Error(`${e.message}\n${errors.join('\n')}`); });
   const ortVersion = JSON.parse(readFileSync(path.join(ortDist, '../package.json'), 'utf8')).version;
   console.log(`${new Date().toISOString().slice(0, 10)} · ${cpus()[0].model}, ${cpus().length} cores · Chromium ${browser.version()} (headless) · ${threads} thread${threads > 1 ? 's' : ''} · batch ${batch} · median of ${runs}, alternating`);
-  console.log(`download (gzip -9): gantry-web ${mb(gzip(path.join(root, 'www/pkg'), gantryFiles))} (raw ${mb(size(path.join(root, 'www/pkg'), gantryFiles))}), onnxruntime-web ${ortVersion} ${mb(gzip(ortDist, ortFiles))} (raw ${mb(size(ortDist, ortFiles))})\n`);
+  console.log(`download (gzip -9): gantry-web ${mb(gzip(gantryPkg, gantryFiles))} (raw ${mb(size(gantryPkg, gantryFiles))}), onnxruntime-web ${ortVersion} ${mb(gzip(ortDist, ortFiles))} (raw ${mb(size(ortDist, ortFiles))})\n`);
   console.log('| file | onnxruntime-web | gantry-web | ratio | max \\|Δ\\| |');
   console.log('|---|---|---|---|---|');
   const ratios = [];

@@ -93,6 +93,8 @@ test('every bundled generator draws what ONNX Runtime draws for seed 1', async (
   await page.selectOption('#model', models[0].file);
   await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, models[0].file, { timeout: 60_000 });
   await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+  // scripts/build-web.sh compiles with wasm SIMD; the footer says what the browser runs.
+  assert.match(await page.textContent('#runtime'), /^gantry-web: wasm SIMD( \+ relaxed SIMD)?, \d+ threads?$/);
 });
 
 test('the class picker of a conditional model draws the chosen class, or one row per class', async () => {

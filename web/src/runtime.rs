@@ -286,6 +286,16 @@ impl Generator {
     }
 }
 
+/// How this runtime was compiled: `{ simd, relaxedSimd, threads }` (wasm32 target features;
+/// natively, whether the build has them is not a question, and both read false).
+pub fn build_info() -> serde_json::Value {
+    serde_json::json!({
+        "simd": cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
+        "relaxedSimd": cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")),
+        "threads": 1,
+    })
+}
+
 /// Run `graph`'s nodes in order from the input `values`; the float output `output`.
 fn execute(
     graph: &Graph,

@@ -39,6 +39,13 @@ pub fn set_memory_budget(bytes: usize) {
     crate::budget::set_bytes(bytes);
 }
 
+/// How this build of the runtime was compiled, for a page to show (the gantry page's
+/// footer): `{ simd: true, relaxedSimd: false, threads: 1 }`.
+#[wasm_bindgen(js_name = runtimeBuild, unchecked_return_type = "RuntimeBuild")]
+pub fn runtime_build() -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(&crate::runtime::build_info().to_string())
+}
+
 #[wasm_bindgen]
 pub struct Generator {
     inner: runtime::Generator,

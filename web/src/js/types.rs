@@ -33,6 +33,13 @@ export interface Size {
   height: number;
 }
 
+/** How the runtime was compiled: wasm SIMD (128-bit), relaxed SIMD (fused multiply-add), threads. */
+export interface RuntimeBuild {
+  simd: boolean;
+  relaxedSimd: boolean;
+  threads: number;
+}
+
 /** A grid's pixels: an ImageData's bytes. */
 export interface Pixels extends Size {
   rgba: Uint8ClampedArray;
