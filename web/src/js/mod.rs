@@ -4,6 +4,7 @@
 //! const g = Generator.fromBytes(new Uint8Array(await (await fetch(url)).arrayBuffer()));
 //! // Weights beside the file (PyTorch's `model.onnx.data`): Generator.fromFiles(bytes, [name], [data])
 //! // setMemoryBudget(256 << 20);   // refuse files and runs past 256 MiB (default 1 GiB)
+//! // runtimeBuild();               // { simd: true, relaxedSimd: false, threads: 1 }
 //! const info = g.metadata();   // { input, classNames, valueRange, modelKind, …, props, inputs, outputs }
 //! const grid = g.sample(1n, 64);              // `gantry sample --seed 1 --n 64`'s grid
 //! g.draw(canvas, grid);                       // a <canvas>, or an OffscreenCanvas in a worker
