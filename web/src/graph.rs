@@ -1,6 +1,5 @@
 //! A `ModelProto` parsed and checked into what the runtime executes.
 
-use crate::ops::registry as ops;
 use crate::value::{Float, Ints, Value};
 use burn::tensor::Device;
 use gantry_onnx::{
@@ -194,18 +193,6 @@ impl Graph {
                     "{}: domain `{}` is not supported",
                     node.label(),
                     n.domain
-                ));
-            }
-            if !ops::is_supported(&node.op) {
-                return Err(format!(
-                    "unsupported ONNX operator `{}` ({}, opset {opset}); this runtime supports {}",
-                    node.op,
-                    node.label(),
-                    ops::OPERATORS
-                        .iter()
-                        .map(|(name, _)| *name)
-                        .collect::<Vec<_>>()
-                        .join(", ")
                 ));
             }
             if let Some(missing) = n

@@ -5,7 +5,8 @@
 //!   for the shape arithmetic exporters emit.
 //! - [`budget`]: the memory budget every size a file decides is checked against.
 //! - [`graph`]: parsing and checking a `ModelProto` into nodes this runtime can run.
-//! - [`ops`]: the operators, each on burn tensors.
+//! - [`ops`]: the operators: a registry of typed ops built from each node's attributes.
+//! - [`plan`]: the graph compiled at load into steps (constants and BatchNorms folded).
 //! - [`runtime`]: [`runtime::Generator`]: load, describe, generate.
 //! - [`js`]: the wasm-bindgen API (`Generator.fromBytes`, `metadata()`, `generate()`,
 //!   `draw(canvas, …)`, `sampleLatent()`), with its TypeScript declarations.
@@ -14,6 +15,7 @@ pub mod budget;
 pub mod graph;
 pub mod js;
 pub mod ops;
+pub mod plan;
 pub mod runtime;
 pub mod value;
 

@@ -1,13 +1,14 @@
 //! [`Generator`]: an ONNX generator loaded from bytes, ready to make images.
 
 use crate::graph::{Graph, IoInfo};
-use crate::ops;
+use crate::plan::Plan;
 use crate::value::{Float, Ints, Value};
 use burn::tensor::Device;
 use gantry_onnx::ModelProto;
 use gantry_onnx::contract::{GeneratorInput, GridLayout, ModelMetadata};
 use prost::Message;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum RuntimeError {
@@ -19,6 +20,12 @@ pub enum RuntimeError {
     Input(String),
     #[error("{node}: {reason}")]
     Node { node: String, reason: String },
+    #[error("unsupported ONNX operator `{op}` ({node}, opset {opset}); this runtime supports {}", crate::ops::OPERATORS.iter().map(|d| d.name).collect::<Vec<_>>().join(", "))]
+    UnsupportedOperator {
+        op: String,
+        node: String,
+        opset: i64,
+    },
 }
 
 /// A generator: latent `z` `[n, latent]` or `[n, latent, 1, 1]` (and `label` `[n]` for
@@ -28,7 +35,11 @@ pub enum RuntimeError {
 /// graph's input shapes and types, whatever the inputs are called.
 #[derive(Debug, Clone)]
 pub struct Generator {
-    graph: Graph,
+    plan: Arc<Plan>,
+    inputs: Vec<IoInfo>,
+    outputs: Vec<IoInfo>,
+    /// The file's `metadata_props`.
+    props: Vec<(String, String)>,
     device: Device,
     /// What one image is made from, read from the graph.
     kind: GeneratorInput,
@@ -67,6 +78,15 @@ impl Generator {
         let device = Device::flex();
         let graph = Graph::from_model(&model, &device).map_err(RuntimeError::Unsupported)?;
         let (float_input, label) = choose_inputs(&graph.inputs)?;
+        let rows = label
+            .as_ref()
+            .and_then(|l| embedding_rows(&graph, &l.info().name));
+        let (inputs, outputs, props) = (
+            graph.inputs.clone(),
+            graph.outputs.clone(),
+            graph.metadata.clone(),
+        );
+        let plan = Plan::compile(graph, &device)?;
         if !matches!(float_input.dims.len(), 2 | 4)
             || float_input.dims[1..].iter().any(Result::is_err)
         {
@@ -75,9 +95,10 @@ impl Generator {
                 float_input.name
             )));
         }
-        let output = graph.outputs[0].clone();
+        let output = outputs[0].clone();
         let kind = read_kind(
-            &graph,
+            &plan,
+            rows,
             &float_input,
             label.as_ref(),
             &output,
@@ -93,7 +114,10 @@ impl Generator {
             )));
         }
         Ok(Self {
-            graph,
+            plan: Arc::new(plan),
+            inputs,
+            outputs,
+            props,
             device,
             kind,
             float_input,
@@ -162,15 +186,20 @@ impl Generator {
     }
 
     pub fn metadata(&self) -> &[(String, String)] {
-        &self.graph.metadata
+        &self.props
     }
 
     pub fn inputs(&self) -> Vec<IoInfo> {
-        self.graph.inputs.clone()
+        self.inputs.clone()
     }
 
     pub fn outputs(&self) -> Vec<IoInfo> {
-        self.graph.outputs.clone()
+        self.outputs.clone()
+    }
+
+    /// The compiled steps' op types, in order: what a call runs.
+    pub fn steps(&self) -> Vec<&str> {
+        self.plan.step_types()
     }
 
     /// Everything a page needs to present the model, as JSON: the kind, class names, value
@@ -199,8 +228,7 @@ impl Generator {
                 .collect::<Vec<_>>()
         };
         let props: serde_json::Map<String, serde_json::Value> = self
-            .graph
-            .metadata
+            .props
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
             .collect();
@@ -243,7 +271,7 @@ impl Generator {
             )));
         }
         let n = z.len() / size;
-        let mut values: HashMap<String, Value> = HashMap::new();
+        let mut values: Vec<(String, Value)> = Vec::new();
         // The float input's own layout: `[n, nz]`, `[n, nz, 1, 1]` or `[n, c, h, w]`.
         let dims: Vec<usize> = std::iter::once(n)
             .chain(
@@ -253,7 +281,7 @@ impl Generator {
             )
             .collect();
         let z = Float::from_values(z.to_vec(), &dims, &self.device).map_err(RuntimeError::Input)?;
-        values.insert(self.float_input.name.clone(), Value::Float(z));
+        values.push((self.float_input.name.clone(), Value::Float(z)));
         match (&self.label, labels) {
             (Some(label), Some(labels)) => {
                 if labels.len() != n {
@@ -269,7 +297,7 @@ impl Generator {
                         Value::Float(one_hot(labels, classes, &self.device)?)
                     }
                 };
-                values.insert(label.info().name.clone(), value);
+                values.push((label.info().name.clone(), value));
             }
             (Some(label), None) => {
                 return Err(RuntimeError::Input(format!(
@@ -282,7 +310,7 @@ impl Generator {
             }
             (None, None) => {}
         }
-        execute(&self.graph, values, &self.output.name, &self.device)
+        self.plan.run(values, &self.output.name, &self.device)
     }
 }
 
@@ -296,76 +324,12 @@ pub fn build_info() -> serde_json::Value {
     })
 }
 
-/// Run `graph`'s nodes in order from the input `values`; the float output `output`.
-fn execute(
-    graph: &Graph,
-    mut values: HashMap<String, Value>,
-    output: &str,
-    device: &Device,
-) -> Result<(Vec<f32>, Vec<usize>), RuntimeError> {
-    // Every value is kept to the end of the run: what it holds is their sum.
-    let mut held: usize = values.values().map(value_bytes).sum();
-    for node in &graph.nodes {
-        let inputs = node
-            .inputs
-            .iter()
-            .map(|name| {
-                if name.is_empty() {
-                    None
-                } else {
-                    values
-                        .get(name)
-                        .or_else(|| graph.initializers.get(name))
-                        .cloned()
-                }
-            })
-            .collect();
-        let outputs = ops::run(node, inputs, device).map_err(|reason| RuntimeError::Node {
-            node: format!("{} (opset {})", node.label(), graph.opset),
-            reason,
-        })?;
-        for (name, value) in node.outputs.iter().zip(outputs) {
-            held = held.saturating_add(value_bytes(&value));
-            values.insert(name.clone(), value);
-        }
-        if held > crate::budget::bytes() {
-            return Err(RuntimeError::Node {
-                node: format!("{} (opset {})", node.label(), graph.opset),
-                reason: format!(
-                    "the values held reach {} MiB, past the memory budget of {} MiB: ask for fewer images, or raise it with setMemoryBudget",
-                    held >> 20,
-                    crate::budget::bytes() >> 20
-                ),
-            });
-        }
-    }
-    match values.remove(output) {
-        Some(Value::Float(image)) => {
-            let dims = image.dims();
-            Ok((image.values(), dims))
-        }
-        Some(Value::Int(_)) => Err(RuntimeError::Unsupported(
-            "the output is not a float tensor".into(),
-        )),
-        None => Err(RuntimeError::Unsupported(format!(
-            "output `{output}` was not computed"
-        ))),
-    }
-}
-
-fn value_bytes(value: &Value) -> usize {
-    let count: usize = value.dims().iter().product();
-    count.saturating_mul(match value {
-        Value::Float(_) => 4,
-        Value::Int(_) => 8,
-    })
-}
-
 /// The kind of generator a graph is, from its input and output shapes and types: a float
 /// `[N, d]` input is a latent vector (with an integer input, labels), a float image
 /// `[N, C, h, w]` an upscaler's source, `scale` times smaller than the output.
 fn read_kind(
-    graph: &Graph,
+    plan: &Plan,
+    embedding_rows: Option<usize>,
     input: &IoInfo,
     label: Option<&LabelInput>,
     output: &IoInfo,
@@ -382,7 +346,7 @@ fn read_kind(
         // through the graph to learn them.
         let out_h = match output.dims.get(2).and_then(|d| d.clone().ok()) {
             Some(h) => Some(h),
-            None => probe_height(graph, input, output, [c, h, w], device),
+            None => probe_height(plan, input, output, [c, h, w], device),
         };
         let scale = match out_h {
             Some(oh) if h > 0 && oh % h == 0 => oh / h,
@@ -400,9 +364,9 @@ fn read_kind(
     }
     let classes = label.map(|label| match label {
         LabelInput::OneHot(info) => info.dims[1].clone().unwrap_or(0),
-        LabelInput::Index(info) => metadata
+        LabelInput::Index(_) => metadata
             .and_then(|m| m.input.classes())
-            .or_else(|| embedding_rows(graph, &info.name))
+            .or(embedding_rows)
             // A conditional generator that does not say: MNIST-like digits.
             .unwrap_or(10),
     });
@@ -504,15 +468,15 @@ fn one_hot(labels: &[i64], classes: usize, device: &Device) -> Result<Float, Run
 
 /// The output height for one blank `[1, c, h, w]` source, if the graph runs on it.
 fn probe_height(
-    graph: &Graph,
+    plan: &Plan,
     input: &IoInfo,
     output: &IoInfo,
     [c, h, w]: [usize; 3],
     device: &Device,
 ) -> Option<usize> {
     let blank = Float::from_values(vec![0.0; c * h * w], &[1, c, h, w], device).ok()?;
-    let values = HashMap::from([(input.name.clone(), Value::Float(blank))]);
-    let (_, dims) = execute(graph, values, &output.name, device).ok()?;
+    let values = vec![(input.name.clone(), Value::Float(blank))];
+    let (_, dims) = plan.run(values, &output.name, device).ok()?;
     (dims.len() == 4).then(|| dims[2])
 }
 

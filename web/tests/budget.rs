@@ -28,12 +28,12 @@ fn loads_and_runs_stay_within_the_budget() {
 
     budget::set_bytes(16 << 20);
     let generator = Generator::from_bytes(&faces).unwrap();
-    let z = vec![0.1f32; 64 * generator.latent_dim()];
+    // 512 images: the largest activations alone pass 16 MiB (a run frees each value after
+    // its last reader, so the budget bounds what is live, not everything computed).
+    let z = vec![0.1f32; 512 * generator.latent_dim()];
     let err = generator.generate(&z, None).unwrap_err().to_string();
-    assert!(
-        err.contains("past the memory budget of 16 MiB: ask for fewer images"),
-        "{err}"
-    );
+    // Refused where a tensor of the run would pass it, or the live values together do.
+    assert!(err.contains("memory budget of 16 MiB"), "{err}");
     // One image fits.
     generator
         .generate(&z[..generator.latent_dim()], None)
@@ -41,6 +41,6 @@ fn loads_and_runs_stay_within_the_budget() {
 
     budget::set_bytes(budget::DEFAULT_BYTES);
     let (images, shape) = generator.generate(&z, None).unwrap();
-    assert_eq!(shape[0], 64);
+    assert_eq!(shape[0], 512);
     assert_eq!(images.len(), shape.iter().product::<usize>());
 }

@@ -490,3 +490,33 @@ fn a_graph_thousands_of_nodes_deep_runs_and_wrong_types_are_refused() {
         "{err}"
     );
 }
+
+/// The page's models, compiled: each BatchNorm is folded into the ConvTranspose before it
+/// or becomes one multiply-add per channel, and the images still match ONNX Runtime's
+/// (which runs the file's nodes as written) within 1e-5.
+#[test]
+fn batch_norms_are_folded_at_load_and_images_still_match_onnx_runtime() {
+    let models = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www/models");
+    let cases = [
+        ("faces.onnx", "ConvTranspose+BatchNormalization", 100, false),
+        ("mnist-cgan.onnx", "ChannelAffine", 100, true),
+        ("fashion-mnist-cgan.onnx", "ChannelAffine", 100, true),
+    ];
+    for (file, folded, latent, conditional) in cases {
+        let path = models.join(file);
+        let generator = Generator::from_bytes(&std::fs::read(&path).unwrap()).unwrap();
+        let steps = generator.steps();
+        assert!(steps.contains(&folded), "{file}: {steps:?}");
+        assert!(!steps.contains(&"BatchNormalization"), "{file}: {steps:?}");
+        let n = 16;
+        let labels = conditional.then(|| (0..n as i64).map(|i| i % 10).collect());
+        let latent = if generator.latent_dim() > 0 {
+            generator.latent_dim()
+        } else {
+            latent
+        };
+        let diff = compare(&path, n, latent, labels);
+        println!("{file}: steps {steps:?}, max |Δ| = {diff:.2e}");
+        assert!(diff <= 1e-5, "{file}: {diff}");
+    }
+}

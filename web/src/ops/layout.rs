@@ -4,8 +4,8 @@
 //! and float activations. They run on the host over flat values: they are rare in
 //! generators and never in an inner loop.
 
-use super::{Inputs, first, ints};
-use crate::graph::Node;
+use super::{Inputs, Op, first, ints};
+use crate::graph::Attrs;
 use crate::value::{Float, Ints, Value};
 use burn::tensor::Device;
 
@@ -108,10 +108,29 @@ fn axis(a: i64, rank: usize) -> Result<usize, String> {
 }
 
 /// `Transpose`: `perm` (default: reversed axes).
-pub fn transpose(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+#[derive(Debug)]
+pub struct Transpose {
+    perm: Option<Vec<i64>>,
+}
+
+impl Transpose {
+    pub fn build(attrs: &Attrs) -> Result<Box<dyn Op>, String> {
+        Ok(Box::new(Transpose {
+            perm: attrs.ints("perm"),
+        }))
+    }
+}
+
+impl Op for Transpose {
+    fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String> {
+        transpose(self.perm.as_deref(), inputs, device)
+    }
+}
+
+fn transpose(perm: Option<&[i64]>, inputs: Inputs, device: &Device) -> Result<Value, String> {
     let (flat, dims) = flatten(first(inputs)?);
     let rank = dims.len();
-    let perm: Vec<usize> = match node.attrs.ints("perm") {
+    let perm: Vec<usize> = match perm {
         Some(p) => p.iter().map(|&a| axis(a, rank)).collect::<Result<_, _>>()?,
         None => (0..rank).rev().collect(),
     };
@@ -135,7 +154,16 @@ pub fn transpose(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, 
 }
 
 /// `Slice` (opset 10+: starts, ends, axes, steps as inputs), negative steps included.
-pub fn slice(inputs: Inputs, device: &Device) -> Result<Value, String> {
+#[derive(Debug, Default)]
+pub struct Slice;
+
+impl Op for Slice {
+    fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String> {
+        slice(inputs, device)
+    }
+}
+
+fn slice(inputs: Inputs, device: &Device) -> Result<Value, String> {
     let starts = ints(&inputs, 1)?.data;
     let ends = ints(&inputs, 2)?.data;
     let given = |i: usize| inputs.get(i).cloned().flatten().is_some();
@@ -193,14 +221,25 @@ pub fn slice(inputs: Inputs, device: &Device) -> Result<Value, String> {
 }
 
 /// `Pad` in `constant` mode (opset 11+: pads, constant_value and, from 18, axes as inputs).
-pub fn pad(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
-    let mode = node
-        .attrs
-        .string("mode")
-        .unwrap_or_else(|| "constant".into());
-    if mode != "constant" {
-        return Err(format!("mode={mode} is not supported (constant is)"));
+#[derive(Debug)]
+pub struct Pad;
+
+impl Pad {
+    pub fn build(attrs: &Attrs) -> Result<Box<dyn Op>, String> {
+        match attrs.string("mode").as_deref() {
+            None | Some("constant") => Ok(Box::new(Pad)),
+            Some(mode) => Err(format!("mode={mode} is not supported (constant is)")),
+        }
     }
+}
+
+impl Op for Pad {
+    fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String> {
+        pad(inputs, device)
+    }
+}
+
+fn pad(inputs: Inputs, device: &Device) -> Result<Value, String> {
     let pads = ints(&inputs, 1)?.data;
     let value = match inputs.get(2).cloned().flatten() {
         Some(Value::Float(f)) => f.values().first().copied().unwrap_or(0.0),
@@ -247,7 +286,16 @@ pub fn pad(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String
 
 /// `Expand`: broadcast to `shape` (input 1) by the NumPy rules — sizes 1 stretch, the
 /// shorter shape is aligned on the right.
-pub fn expand(inputs: Inputs, device: &Device) -> Result<Value, String> {
+#[derive(Debug, Default)]
+pub struct Expand;
+
+impl Op for Expand {
+    fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String> {
+        expand(inputs, device)
+    }
+}
+
+fn expand(inputs: Inputs, device: &Device) -> Result<Value, String> {
     let shape = ints(&inputs, 1)?.data;
     let (flat, dims) = flatten(first(inputs)?);
     let rank = dims.len().max(shape.len());
@@ -276,7 +324,16 @@ pub fn expand(inputs: Inputs, device: &Device) -> Result<Value, String> {
 }
 
 /// `Tile`: the input repeated `repeats[i]` times along each axis.
-pub fn tile(inputs: Inputs, device: &Device) -> Result<Value, String> {
+#[derive(Debug, Default)]
+pub struct Tile;
+
+impl Op for Tile {
+    fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String> {
+        tile(inputs, device)
+    }
+}
+
+fn tile(inputs: Inputs, device: &Device) -> Result<Value, String> {
     let repeats = ints(&inputs, 1)?.data;
     let (flat, dims) = flatten(first(inputs)?);
     if repeats.len() != dims.len() {
@@ -302,43 +359,53 @@ pub fn tile(inputs: Inputs, device: &Device) -> Result<Value, String> {
 
 /// `ConstantOfShape`: a tensor of the shape its input gives, filled with `value` (default
 /// float 0).
-pub fn constant_of_shape(node: &Node, inputs: Inputs, device: &Device) -> Result<Value, String> {
+#[derive(Debug)]
+pub enum ConstantOfShape {
+    Float(f32),
+    Int(i64),
+}
+
+impl ConstantOfShape {
+    pub fn build(attrs: &Attrs) -> Result<Box<dyn Op>, String> {
+        Ok(Box::new(match attrs.tensor("value") {
+            Some(t) if t.data_type != gantry_onnx::data_type::FLOAT => {
+                ConstantOfShape::Int(t.i64_values()?.first().copied().unwrap_or(0))
+            }
+            Some(t) => ConstantOfShape::Float(t.f32_values()?.first().copied().unwrap_or(0.0)),
+            None => ConstantOfShape::Float(0.0),
+        }))
+    }
+}
+
+impl Op for ConstantOfShape {
+    fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String> {
+        constant_of_shape(self, inputs, device)
+    }
+}
+
+fn constant_of_shape(
+    value: &ConstantOfShape,
+    inputs: Inputs,
+    device: &Device,
+) -> Result<Value, String> {
     let shape = ints(&inputs, 0)?.data;
     let dims: Vec<usize> = shape
         .iter()
         .map(|&d| usize::try_from(d).map_err(|_| format!("shape {shape:?} has a negative size")))
         .collect::<Result<_, _>>()?;
     let n = count(&dims)?;
-    match node.attrs.tensor("value") {
-        Some(t) if t.data_type != gantry_onnx::data_type::FLOAT => {
-            let v = t.i64_values()?.first().copied().unwrap_or(0);
-            Ok(Value::Int(Ints {
-                dims,
-                data: vec![v; n],
-            }))
-        }
-        Some(t) => {
-            let v = t.f32_values()?.first().copied().unwrap_or(0.0);
-            rebuild(Flat::Float(vec![v; n]), dims, device)
-        }
-        None => rebuild(Flat::Float(vec![0.0; n]), dims, device),
+    match *value {
+        ConstantOfShape::Int(v) => Ok(Value::Int(Ints {
+            dims,
+            data: vec![v; n],
+        })),
+        ConstantOfShape::Float(v) => rebuild(Flat::Float(vec![v; n]), dims, device),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::graph::Attrs;
-
-    fn node(op: &str) -> Node {
-        Node {
-            name: String::new(),
-            op: op.into(),
-            inputs: vec![],
-            outputs: vec![],
-            attrs: Attrs::default(),
-        }
-    }
 
     fn ints_value(dims: &[usize], data: &[i64]) -> Option<Value> {
         Some(Value::Int(Ints {
@@ -374,12 +441,11 @@ mod tests {
             data(reversed.clone()),
             (vec![4, 2], vec![1, 2, 1, 2, 0, 0, 0, 0])
         );
-        let transposed = transpose(&node("Transpose"), vec![Some(reversed)], &device).unwrap();
+        let transposed = transpose(None, vec![Some(reversed)], &device).unwrap();
         assert_eq!(data(transposed), (vec![2, 4], vec![1, 1, 0, 0, 2, 2, 0, 0]));
 
         let x = Float::from_values(vec![1.0, 2.0, 3.0, 4.0], &[1, 1, 2, 2], &device).unwrap();
         let padded = pad(
-            &node("Pad"),
             vec![
                 Some(Value::Float(x)),
                 ints_value(&[8], &[0, 0, 1, 0, 0, 0, 0, 1]),
@@ -413,23 +479,19 @@ mod tests {
     fn hostile_sizes_are_refused_before_allocating() {
         let device = Device::flex();
         let huge = constant_of_shape(
-            &node("ConstantOfShape"),
+            &ConstantOfShape::Float(0.0),
             vec![ints_value(&[2], &[1 << 20, 1 << 20])],
             &device,
         );
         assert!(huge.unwrap_err().contains("memory budget"));
         let negative = constant_of_shape(
-            &node("ConstantOfShape"),
+            &ConstantOfShape::Float(0.0),
             vec![ints_value(&[1], &[-3])],
             &device,
         );
         assert!(negative.unwrap_err().contains("negative"));
         let x = ints_value(&[2], &[1, 2]);
-        let big_pad = pad(
-            &node("Pad"),
-            vec![x.clone(), ints_value(&[2], &[0, 1 << 40])],
-            &device,
-        );
+        let big_pad = pad(vec![x.clone(), ints_value(&[2], &[0, 1 << 40])], &device);
         assert!(big_pad.unwrap_err().contains("memory budget"));
         let huge_expand = expand(
             vec![

@@ -1,87 +1,190 @@
-//! Which operators the runtime runs: one list, read by the loader, the docs and the tests.
+//! Which operators the runtime runs: one registry, keyed by ONNX op type, read by the loader
+//! (each node's op is built by its entry), the docs and the tests.
 
-/// Every operator this runtime runs (ONNX default domain) and what of it: the one list
-/// the loader checks files against and `web/README.md`'s table is generated from
-/// (`web/tests/readme.rs` fails when they drift, and checks each name reaches `ops::run`).
-pub const OPERATORS: &[(&str, &str)] = &[
-    (
-        "Add",
-        "NumPy broadcasting on floats; integer shape arithmetic (overflow refused)",
-    ),
-    (
-        "BatchNormalization",
-        "inference (`training_mode` 0), any epsilon",
-    ),
-    ("Cast", "to float32, int32, int64"),
-    (
-        "Clip",
-        "bounds as inputs (opset 11+) or `min`/`max` attributes; either may be absent",
-    ),
-    (
-        "Concat",
-        "floats of rank ≤ 4, parts equal off the axis; integer vectors",
-    ),
-    (
-        "Constant",
-        "`value`, `value_float`, `value_int`, `value_ints`",
-    ),
-    (
-        "ConstantOfShape",
-        "float or integer `value`, at most 2^28 values",
-    ),
-    (
-        "Conv",
-        "2-D, explicit `pads` (`auto_pad` NOTSET), `strides`, `dilations`, `group`",
-    ),
-    (
-        "ConvTranspose",
-        "2-D, symmetric `pads`, `output_padding`, `strides`, `dilations`, `group`; no `output_shape`",
-    ),
-    ("Div", "as Add"),
-    ("Dropout", "inference: passes its input through"),
-    (
-        "Expand",
-        "NumPy broadcasting to the shape input, within the memory budget",
-    ),
-    ("Flatten", "any `axis`"),
-    (
-        "Gather",
-        "any `axis`: embedding lookups and shape arithmetic",
-    ),
-    ("Gemm", "`transA`, `transB`, `alpha`, `beta`, optional C"),
-    ("Identity", ""),
-    ("InstanceNormalization", "any epsilon"),
-    ("LeakyRelu", "`alpha`"),
-    ("MatMul", "ranks 2–4, equal batch axes"),
-    ("Mul", "as Add"),
-    (
-        "Pad",
-        "`constant` mode; `pads`, `constant_value`, `axes` as inputs (opsets 11, 18)",
-    ),
-    ("Relu", ""),
-    (
-        "Reshape",
-        "0 and −1 in the shape; `allowzero` when the shape has no 0",
-    ),
-    (
-        "Resize",
-        "nearest (equal integer factors on height and width) and linear (any factors; half_pixel, pytorch_half_pixel, align_corners, asymmetric), by `scales` or `sizes` (opset 10 form, opset 18 `axes`)",
-    ),
-    ("Shape", "`start`, `end`"),
-    ("Sigmoid", ""),
-    (
-        "Slice",
-        "`starts`, `ends`, `axes`, `steps` as inputs, negative steps",
-    ),
-    ("Squeeze", "`axes` as attribute or input (opset 13+)"),
-    ("Sub", "as Add"),
-    ("Tanh", ""),
-    ("Tile", "`repeats` input, within the memory budget"),
-    ("Transpose", "`perm`"),
-    ("Unsqueeze", "`axes` as attribute or input (opset 13+)"),
+use super::{Build, conv, elementwise, layout, linear, norm, resize, shape, stateless};
+
+/// One operator this runtime runs (ONNX default domain).
+pub struct OpDef {
+    /// The ONNX op type.
+    pub name: &'static str,
+    /// What of it is supported, in words: `web/README.md`'s table.
+    pub about: &'static str,
+    /// Reads a node's attributes into the op a plan step runs.
+    pub build: Build,
+}
+
+/// Every operator this runtime runs, in name order: the one list the loader checks files
+/// against and `web/README.md`'s table is generated from (`web/tests/readme.rs` fails when
+/// they drift).
+pub const OPERATORS: &[OpDef] = &[
+    OpDef {
+        name: "Add",
+        about: "NumPy broadcasting on floats; integer shape arithmetic (overflow refused)",
+        build: elementwise::Arithmetic::add,
+    },
+    OpDef {
+        name: "BatchNormalization",
+        about: "inference (`training_mode` 0), any epsilon; with constant statistics, folded at load into the Conv, ConvTranspose or Gemm before it, or one multiply-add per channel",
+        build: norm::BatchNorm::build,
+    },
+    OpDef {
+        name: "Cast",
+        about: "to float32, int32, int64",
+        build: shape::Cast::build,
+    },
+    OpDef {
+        name: "Clip",
+        about: "bounds as inputs (opset 11+) or `min`/`max` attributes; either may be absent",
+        build: elementwise::Clip::build,
+    },
+    OpDef {
+        name: "Concat",
+        about: "floats of rank ≤ 4, parts equal off the axis; integer vectors",
+        build: shape::Concat::build,
+    },
+    OpDef {
+        name: "Constant",
+        about: "`value`, `value_float`, `value_int`, `value_ints`",
+        build: shape::Constant::build,
+    },
+    OpDef {
+        name: "ConstantOfShape",
+        about: "float or integer `value`, at most 2^28 values",
+        build: layout::ConstantOfShape::build,
+    },
+    OpDef {
+        name: "Conv",
+        about: "2-D, explicit `pads` (`auto_pad` NOTSET), `strides`, `dilations`, `group`",
+        build: conv::Conv::build,
+    },
+    OpDef {
+        name: "ConvTranspose",
+        about: "2-D, symmetric `pads`, `output_padding`, `strides`, `dilations`, `group`; no `output_shape`",
+        build: conv::ConvTranspose::build,
+    },
+    OpDef {
+        name: "Div",
+        about: "as Add",
+        build: elementwise::Arithmetic::div,
+    },
+    OpDef {
+        name: "Dropout",
+        about: "inference: passes its input through",
+        build: stateless::<elementwise::Identity>,
+    },
+    OpDef {
+        name: "Expand",
+        about: "NumPy broadcasting to the shape input, within the memory budget",
+        build: stateless::<layout::Expand>,
+    },
+    OpDef {
+        name: "Flatten",
+        about: "any `axis`",
+        build: shape::Flatten::build,
+    },
+    OpDef {
+        name: "Gather",
+        about: "any `axis`: embedding lookups and shape arithmetic",
+        build: shape::Gather::build,
+    },
+    OpDef {
+        name: "Gemm",
+        about: "`transA`, `transB`, `alpha`, `beta`, optional C",
+        build: linear::Gemm::build,
+    },
+    OpDef {
+        name: "Identity",
+        about: "",
+        build: stateless::<elementwise::Identity>,
+    },
+    OpDef {
+        name: "InstanceNormalization",
+        about: "any epsilon",
+        build: norm::InstanceNorm::build,
+    },
+    OpDef {
+        name: "LeakyRelu",
+        about: "`alpha`",
+        build: elementwise::Activation::leaky_relu,
+    },
+    OpDef {
+        name: "MatMul",
+        about: "ranks 2–4, equal batch axes",
+        build: stateless::<linear::MatMul>,
+    },
+    OpDef {
+        name: "Mul",
+        about: "as Add",
+        build: elementwise::Arithmetic::mul,
+    },
+    OpDef {
+        name: "Pad",
+        about: "`constant` mode; `pads`, `constant_value`, `axes` as inputs (opsets 11, 18)",
+        build: layout::Pad::build,
+    },
+    OpDef {
+        name: "Relu",
+        about: "",
+        build: elementwise::Activation::relu,
+    },
+    OpDef {
+        name: "Reshape",
+        about: "0 and −1 in the shape; `allowzero` when the shape has no 0",
+        build: shape::Reshape::build,
+    },
+    OpDef {
+        name: "Resize",
+        about: "nearest (equal integer factors on height and width) and linear (any factors; half_pixel, pytorch_half_pixel, align_corners, asymmetric), by `scales` or `sizes` (opset 10 form, opset 18 `axes`)",
+        build: resize::Resize::build,
+    },
+    OpDef {
+        name: "Shape",
+        about: "`start`, `end`",
+        build: shape::Shape::build,
+    },
+    OpDef {
+        name: "Sigmoid",
+        about: "",
+        build: elementwise::Activation::sigmoid,
+    },
+    OpDef {
+        name: "Slice",
+        about: "`starts`, `ends`, `axes`, `steps` as inputs, negative steps",
+        build: stateless::<layout::Slice>,
+    },
+    OpDef {
+        name: "Squeeze",
+        about: "`axes` as attribute or input (opset 13+)",
+        build: shape::Squeeze::squeeze,
+    },
+    OpDef {
+        name: "Sub",
+        about: "as Add",
+        build: elementwise::Arithmetic::sub,
+    },
+    OpDef {
+        name: "Tanh",
+        about: "",
+        build: elementwise::Activation::tanh,
+    },
+    OpDef {
+        name: "Tile",
+        about: "`repeats` input, within the memory budget",
+        build: stateless::<layout::Tile>,
+    },
+    OpDef {
+        name: "Transpose",
+        about: "`perm`",
+        build: layout::Transpose::build,
+    },
+    OpDef {
+        name: "Unsqueeze",
+        about: "`axes` as attribute or input (opset 13+)",
+        build: shape::Squeeze::unsqueeze,
+    },
 ];
 
-/// Whether `op` is one of [`OPERATORS`].
-pub fn is_supported(op: &str) -> bool {
-    OPERATORS.iter().any(|(name, _)| *name == op)
+/// The registry's entry for `op`.
+pub fn find(op: &str) -> Option<&'static OpDef> {
+    OPERATORS.iter().find(|def| def.name == op)
 }
