@@ -36,7 +36,8 @@ fn check_auto_pad(attrs: &Attrs) -> Result<(), String> {
     }
 }
 
-fn groups(attrs: &Attrs) -> Result<usize, String> {
+/// The `group` attribute, checked (the plan reads it again to fold a BatchNorm).
+pub fn groups(attrs: &Attrs) -> Result<usize, String> {
     match attrs.int("group", 1) {
         g if g >= 1 => Ok(g as usize),
         g => Err(format!("group {g}: must be at least 1")),

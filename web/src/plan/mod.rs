@@ -278,7 +278,7 @@ impl Compiler<'_> {
                 .map_err(fail)?
                 .map(|(w, b)| (w, b, None)),
             "ConvTranspose" => {
-                let groups = attrs.int("group", 1).max(1) as usize;
+                let groups = crate::ops::conv::groups(attrs).map_err(fail)?;
                 affine
                     .into_conv_transpose(weight, bias, groups, self.device)
                     .map_err(fail)?
