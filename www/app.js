@@ -44,6 +44,9 @@ function setBusy(busy, text) {
 
 // The values of the grid the worker just drew into the canvas (kept for the tests).
 function drawn(result) {
+  // Time to first image: from the page's navigation to the first grid drawn, i.e. the
+  // runtime's and the model's download, compiling both, and the first generation.
+  if (!lastImages) $('first-image').textContent = `· first image ${performance.now().toFixed(0)} ms after the page opened`;
   lastImages = { data: result.data, shape: result.shape };
   window.gantryLastImages = lastImages; // read by the browser tests
 }

@@ -95,6 +95,10 @@ test('every bundled generator draws what ONNX Runtime draws for seed 1', async (
   await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
   // scripts/build-web.sh compiles with wasm SIMD; the footer says what the browser runs.
   assert.match(await page.textContent('#runtime'), /^gantry-web: wasm SIMD( \+ relaxed SIMD)?, \d+ threads?$/);
+  // And how long the first image took from the page's navigation, set once.
+  const first = (await page.textContent('#first-image')).match(/^· first image (\d+) ms after the page opened$/);
+  assert.ok(first && Number(first[1]) > 0, `footer: ${await page.textContent('footer')}`);
+  console.log(`footer: ${await page.textContent('footer')}`);
 });
 
 test('the class picker of a conditional model draws the chosen class, or one row per class', async () => {
