@@ -7,36 +7,49 @@
 #   npm pack ./www/pkg                                    (gantry-web-VERSION.tgz)
 #   GANTRY_WASM_TOOLCHAIN=debian scripts/build-web.sh    (force the offline route below)
 #
-# Uses `rustup target add wasm32-unknown-unknown` where that works. Where rustup cannot
-# download the target (offline machines), it installs Debian's rustc-web (Rust 1.96) with its
-# std sources and builds std for wasm32 itself (-Zbuild-std), linking with rustup's rust-lld.
-# wasm-bindgen-cli is installed at the version Cargo.lock pins (the two must match).
+# One build serves every page. It has wasm SIMD and wasm threads: with `+atomics,+bulk-memory`
+# its memory is shared, so where a page is cross-origin isolated (`gantry serve` sends
+# COOP/COEP) a Worker can call `initThreadPool(n)` and burn flex's kernels split over n Web
+# Workers (wasm-bindgen-rayon); anywhere else the same file runs on one thread. Rust's
+# prebuilt std for wasm32 has no atomics, so std is rebuilt with them (-Zbuild-std, which
+# needs std's sources and RUSTC_BOOTSTRAP): rustup's toolchain with its rust-src component
+# where rustup can install them, else Debian's rustc-web (Rust 1.96) with rust-web-src,
+# linking with rustup's rust-lld. wasm-bindgen-cli is installed at the version Cargo.lock
+# pins (the two must match).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=wasm32-unknown-unknown
 # wasm SIMD (128-bit vectors): every browser of the last years runs it (Chrome 91, Firefox
 # 89, Safari 16.4), onnxruntime-web ships no other build either, and it is what makes gemm's
 # `simd128` microkernels and macerator's element-wise kernels the code that runs
-# (docs/performance.md has the before and after).
-export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="-C target-feature=+simd128"
+# (docs/performance.md has the before and after). Threads as onnxruntime-web's build has
+# them: shared memory imported by the JS glue, up to 4 GiB, thread-local storage exported
+# for each Worker to set up its own.
+link="--shared-memory --import-memory --max-memory=4294967296"
+link+=" --export=__wasm_init_tls --export=__tls_size --export=__tls_align --export=__tls_base"
+flags="-C target-feature=+simd128,+atomics,+bulk-memory"
+for arg in $link; do flags+=" -C link-arg=$arg"; done
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$flags"
+build=(build --release -p gantry-web --features threads --target "$target" -Zbuild-std=std,panic_abort)
 
 use_rustup() {
-  [ "${GANTRY_WASM_TOOLCHAIN:-}" != debian ] &&
-    { rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1; }
+  [ "${GANTRY_WASM_TOOLCHAIN:-}" != debian ] && command -v rustup >/dev/null || return 1
+  rustup target list --installed 2>/dev/null | grep -qx "$target" || rustup target add "$target" >/dev/null 2>&1 || return 1
+  [ -d "$(rustc --print sysroot)/lib/rustlib/src/rust/library" ] || rustup component add rust-src >/dev/null 2>&1
 }
 
 if use_rustup; then
-  cargo build --release -p gantry-web --target "$target"
+  RUSTC_BOOTSTRAP=1 cargo "${build[@]}"
   wasm=target/$target/release/gantry_web.wasm
 else
-  echo "rustup has no $target here: building std for it with Debian's rustc-web" >&2
+  echo "rustup cannot give std's sources for $target here: building with Debian's rustc-web" >&2
   if ! /usr/bin/rustc --version 2>/dev/null | grep -qE '^rustc 1\.(9[5-9]|[1-9][0-9]{2})'; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rustc-web cargo-web rust-web-src >/dev/null
   fi
   lld="$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld"
   PATH=/usr/bin:$PATH RUSTC_BOOTSTRAP=1 CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$lld" \
-    cargo build --release -p gantry-web --target "$target" -Zbuild-std=std,panic_abort --target-dir target/wasm
+    cargo "${build[@]}" --target-dir target/wasm
   wasm=target/wasm/$target/release/gantry_web.wasm
 fi
 

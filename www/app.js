@@ -5,7 +5,12 @@
 // controls. It reads no gantry.* key.
 
 const $ = (id) => document.getElementById(id);
-const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+// `?threads=N` in the page's address sets the runtime's thread count (default: one per core,
+// where the page is cross-origin isolated).
+const workerUrl = new URL('./worker.js', import.meta.url);
+const threads = new URLSearchParams(location.search).get('threads');
+if (threads) workerUrl.searchParams.set('threads', threads);
+const worker = new Worker(workerUrl, { type: 'module' });
 let nextId = 0;
 const pending = new Map();
 let meta = null;

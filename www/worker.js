@@ -3,12 +3,27 @@
 // shows, how it is laid out and drawn into that canvas, and how an upscaler's pictures
 // become its inputs all happen in gantry-web (the contract `gantry sample` draws by): this
 // file only moves messages.
-import init, { Generator, runtimeBuild, sampleLatent, slerpLatents } from './pkg/gantry_web.js';
+import init, { Generator, initThreadPool, runtimeBuild, sampleLatent, slerpLatents } from './pkg/gantry_web.js';
 
 let generator = null;
 let info = null;
 let canvas = null;
-const ready = init();
+const ready = init().then(startThreads);
+
+// Where the page is cross-origin isolated (`gantry serve` sends COOP/COEP), the runtime's
+// kernels split over a pool of Workers sharing its memory, one per core (the page's
+// `?threads=N` asks for N; 1 turns the pool off). Anywhere else, or if the pool cannot
+// start, it runs on this Worker alone: the same build, one thread. Before anything else
+// runs: the pool is set up once, at the first generation if not here.
+async function startThreads() {
+  const asked = Number(new URL(self.location.href).searchParams.get('threads') ?? navigator.hardwareConcurrency);
+  if (!self.crossOriginIsolated || !(asked > 1)) return;
+  try {
+    await initThreadPool(Math.floor(asked));
+  } catch (e) {
+    console.warn(`gantry-web: no thread pool (${e?.message ?? e}); running on one thread`);
+  }
+}
 
 function timed(make) {
   const t0 = performance.now();

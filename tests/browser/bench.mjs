@@ -9,7 +9,7 @@
 // writes them (scripts/pytorch_exports.py, into target/tmp/pytorch-exports). --smoke runs
 // one small file once, to prove the harness works (CI); figures come from full runs.
 import { spawn, execFileSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,9 +28,13 @@ const root = path.resolve(import.meta.dirname, '../..');
 const gantry = process.env.GANTRY_BIN ?? path.join(root, 'target/debug/gantry');
 const ortDist = path.join(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
 const ortFiles = ['ort.wasm.bundle.min.mjs', 'ort-wasm-simd-threaded.wasm'];
-const gantryFiles = ['gantry_web.js', 'gantry_web_bg.wasm'];
 // Another build of gantry-web to time (a before/after of a runtime change): its pkg folder.
 const gantryPkg = process.env.GANTRY_WEB_PKG ?? path.join(root, 'www/pkg');
+// What a page downloads of it: the glue, the wasm, and the thread pool's Worker script
+// (snippets/, in builds with threads).
+const gantryFiles = ['gantry_web.js', 'gantry_web_bg.wasm',
+  ...(existsSync(path.join(gantryPkg, 'snippets')) ? readdirSync(path.join(gantryPkg, 'snippets'), { recursive: true })
+    .map((f) => path.join('snippets', f)).filter((f) => f.endsWith('.js')) : [])];
 const exportsDir = path.join(root, 'target/tmp/pytorch-exports');
 
 // [title, file under the served models/ folder, where it comes from]
@@ -57,7 +61,7 @@ const threads = Number(opts.threads);
 const site = mkdtempSync(path.join(tmpdir(), 'gantry-bench-web-'));
 for (const dir of ['pkg', 'ort', 'models']) mkdirSync(path.join(site, dir));
 cpSync(path.join(import.meta.dirname, 'bench'), site, { recursive: true });
-for (const f of gantryFiles) copyFileSync(path.join(gantryPkg, f), path.join(site, 'pkg', f));
+for (const f of gantryFiles) cpSync(path.join(gantryPkg, f), path.join(site, 'pkg', f));
 for (const f of ortFiles) copyFileSync(path.join(ortDist, f), path.join(site, 'ort', f));
 for (const [, file, from] of models) copyFileSync(from, path.join(site, 'models', file));
 
@@ -93,6 +97,10 @@ try {
   let failed = false;
   for (const [title, file] of models) {
     const r = await page.evaluate((args) => window.bench(args), { file, batch, runs, threads });
+    if (r.gantryThreads !== threads) {
+      throw new Error(`gantry-web ran on ${r.gantryThreads} thread(s), not ${threads}` +
+        (r.crossOriginIsolated ? ' (is this build threaded? scripts/build-web.sh)' : ' (the page is not cross-origin isolated)'));
+    }
     const ratio = r.gantry / r.ort;
     ratios.push(ratio);
     const ms = (t) => (t >= 100 ? t.toFixed(0) : t.toPrecision(3));

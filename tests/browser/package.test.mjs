@@ -31,7 +31,12 @@ before(() => {
 
 test('the package holds the runtime, its types and its README, and says where they are', () => {
   const files = packed.files.map((f) => f.path).sort();
-  assert.deepEqual(files, ['README.md', 'gantry_web.d.ts', 'gantry_web.js', 'gantry_web_bg.wasm', 'gantry_web_bg.wasm.d.ts', 'package.json']);
+  // The thread pool's Worker script (web/src/js/pool.js), which `initThreadPool` starts the
+  // pool's Workers from, sits under a folder wasm-bindgen names with a hash of the crate.
+  const [runtime, snippets] = [files.filter((f) => !f.startsWith('snippets/')), files.filter((f) => f.startsWith('snippets/'))];
+  assert.deepEqual(runtime, ['README.md', 'gantry_web.d.ts', 'gantry_web.js', 'gantry_web_bg.wasm', 'gantry_web_bg.wasm.d.ts', 'package.json']);
+  assert.equal(snippets.length, 1);
+  assert.match(snippets[0], /^snippets\/gantry-web-[0-9a-f]+\/src\/js\/pool\.js$/);
   const manifest = JSON.parse(readFileSync(path.join(site, 'node_modules/gantry-web/package.json'), 'utf8'));
   const cargo = readFileSync(path.join(root, 'Cargo.toml'), 'utf8');
   assert.equal(manifest.version, cargo.match(/^version = "(.+)"$/m)[1], 'the workspace version');

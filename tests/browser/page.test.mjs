@@ -9,6 +9,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import http from 'node:http';
 import { chromium } from 'playwright-core';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -53,6 +54,9 @@ function reference(model, seed, n, label) {
   return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
 }
 
+// The first model's grid for seed 1 on gantry serve's page, with the thread pool.
+let threadedFaces = null;
+
 async function lastImages() {
   return page.evaluate(() => ({ data: Array.from(window.gantryLastImages.data), shape: window.gantryLastImages.shape }));
 }
@@ -93,12 +97,46 @@ test('every bundled generator draws what ONNX Runtime draws for seed 1', async (
   await page.selectOption('#model', models[0].file);
   await page.waitForFunction((t) => document.getElementById('status').dataset.model === t, models[0].file, { timeout: 60_000 });
   await page.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
-  // scripts/build-web.sh compiles with wasm SIMD; the footer says what the browser runs.
-  assert.match(await page.textContent('#runtime'), /^gantry-web: wasm SIMD( \+ relaxed SIMD)?, \d+ threads?$/);
+  // scripts/build-web.sh compiles with wasm SIMD and threads; `gantry serve` makes the page
+  // cross-origin isolated, so the runtime runs on one thread per core. The footer says so.
+  const cores = await page.evaluate(() => (crossOriginIsolated ? navigator.hardwareConcurrency : 0));
+  assert.ok(cores >= 1, 'gantry serve\'s page is cross-origin isolated');
+  assert.match(await page.textContent('#runtime'), new RegExp(`^gantry-web: wasm SIMD( \\+ relaxed SIMD)?, ${cores} threads?$`));
+  threadedFaces = await lastImages();
   // And how long the first image took from the page's navigation, set once.
   const first = (await page.textContent('#first-image')).match(/^· first image (\d+) ms after the page opened$/);
   assert.ok(first && Number(first[1]) > 0, `footer: ${await page.textContent('footer')}`);
   console.log(`footer: ${await page.textContent('footer')}`);
+});
+
+// The same build on a page that is not cross-origin isolated (a plain static server, no
+// COOP/COEP): no thread pool, one thread, and the same grid as with the pool.
+test('without cross-origin isolation the runtime runs on one thread and draws the same grid', async () => {
+  assert.ok(threadedFaces, 'the test of every bundled model ran first');
+  const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm' };
+  const plain = http.createServer((req, res) => {
+    const file = path.join(www, decodeURIComponent(new URL(req.url, 'http://x').pathname).replace(/\/$/, '/index.html'));
+    if (!file.startsWith(www) || !existsSync(file)) { res.writeHead(404).end(); return; }
+    res.writeHead(200, { 'Content-Type': types[path.extname(file)] ?? 'application/octet-stream' }).end(readFileSync(file));
+  });
+  await new Promise((resolve) => plain.listen(0, '127.0.0.1', resolve));
+  const other = await browser.newPage();
+  const errors = [];
+  other.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await other.goto(`http://127.0.0.1:${plain.address().port}/`);
+    await other.waitForFunction(() => /Generated 64 images \(seed 1\)/.test(document.getElementById('status').textContent), null, { timeout: 120_000 });
+    assert.equal(await other.evaluate(() => crossOriginIsolated), false);
+    assert.match(await other.textContent('#runtime'), /^gantry-web: wasm SIMD( \+ relaxed SIMD)?, 1 thread$/);
+    const single = await other.evaluate(() => Array.from(window.gantryLastImages.data));
+    const { worst } = compare({ data: single }, threadedFaces.data);
+    console.log(`one thread vs the pool, seed 1: max |Δ| = ${worst.toExponential(2)}`);
+    assert.ok(worst <= 1e-6, `one thread and the pool differ by ${worst}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await other.close();
+    plain.close();
+  }
 });
 
 test('the class picker of a conditional model draws the chosen class, or one row per class', async () => {

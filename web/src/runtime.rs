@@ -314,14 +314,27 @@ impl Generator {
     }
 }
 
-/// How this runtime was compiled: `{ simd, relaxedSimd, threads }` (wasm32 target features;
-/// natively, whether the build has them is not a question, and both read false).
+/// How this runtime was compiled and runs: `{ simd, relaxedSimd, threads }` (wasm32 target
+/// features; natively, whether the build has them is not a question, and both read false).
+/// `threads` is the size of the pool generators run on: 1 unless this is the threaded build
+/// and the page has called `initThreadPool(n)`. Ask after that call, not before: the first
+/// question sets the pool up, on one thread, for good (rayon's global pool is built once).
 pub fn build_info() -> serde_json::Value {
     serde_json::json!({
         "simd": cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
         "relaxedSimd": cfg!(all(target_arch = "wasm32", target_feature = "relaxed-simd")),
-        "threads": 1,
+        "threads": threads(),
     })
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+fn threads() -> usize {
+    rayon::current_num_threads()
+}
+
+#[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
+fn threads() -> usize {
+    1
 }
 
 /// The kind of generator a graph is, from its input and output shapes and types: a float

@@ -1,9 +1,24 @@
 // Both runtimes in one page, on the same bytes and the same inputs: `window.bench(file)`
-// loads a model into each, checks they agree, then times them alternately.
-import init, { Generator, sampleLatent } from './pkg/gantry_web.js';
+// loads a model into each, checks they agree, then times them alternately. gantry-web runs
+// in a Worker (gantry-worker.mjs), as the gantry page runs it, so that it can use threads;
+// onnxruntime-web on this page, where its own threads are Workers it starts.
+import init, { sampleLatent } from './pkg/gantry_web.js';
 import * as ort from './ort/ort.wasm.bundle.min.mjs';
 
 const ready = init();
+const worker = new Worker(new URL('./gantry-worker.mjs', import.meta.url), { type: 'module' });
+const pending = new Map();
+let nextId = 0;
+worker.onmessage = ({ data: { id, result, error } }) => {
+  const { resolve, reject } = pending.get(id);
+  pending.delete(id);
+  if (error === undefined) resolve(result); else reject(new Error(error));
+};
+const gantry = (type, args = {}) => new Promise((resolve, reject) => {
+  pending.set(nextId, { resolve, reject });
+  worker.postMessage({ id: nextId++, type, ...args });
+});
+let started = null;
 
 // The inputs both runtimes get, from what gantry-web read of the file: latents (or an
 // upscaler's source images) for `batch` images, and labels 0, 1, 2, … for a conditional one.
@@ -38,16 +53,18 @@ const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 window.bench = async ({ file, batch, runs, threads }) => {
   await ready;
+  // Both get the same thread count, set once: onnxruntime-web reads it at its first session.
+  started ??= gantry('start', { threads });
+  const build = await started;
   ort.env.wasm.numThreads = threads;
   const bytes = new Uint8Array(await (await fetch(`models/${file}`)).arrayBuffer());
-  const generator = Generator.fromBytes(bytes);
+  const info = await gantry('load', { bytes });
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-  const info = generator.metadata();
   const { values, labels, feeds } = inputs(info, batch);
-  const ours = () => generator.generate(values, labels).data;
   const theirs = async () => (await session.run(feeds))[session.outputNames[0]].data;
   // One untimed run each: the answers compared, and both runtimes warm.
-  const [a, b] = [ours(), await theirs()];
+  const a = (await gantry('run', { values, labels, keep: true })).data;
+  const b = await theirs();
   if (a.length !== b.length) throw new Error(`${file}: ${a.length} values from gantry-web, ${b.length} from onnxruntime-web`);
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
@@ -55,14 +72,17 @@ window.bench = async ({ file, batch, runs, threads }) => {
   for (let r = 0; r < runs; r++) {
     // Alternating, and which goes first alternates too.
     for (const which of r % 2 ? ['ort', 'gantry'] : ['gantry', 'ort']) {
-      const t0 = performance.now();
-      if (which === 'gantry') ours(); else await theirs();
-      times[which].push(performance.now() - t0);
+      if (which === 'gantry') {
+        times.gantry.push((await gantry('run', { values, labels })).ms);
+      } else {
+        const t0 = performance.now();
+        await theirs();
+        times.ort.push(performance.now() - t0);
+      }
     }
   }
-  generator.free();
   await session.release();
-  return { file, batch, worst, gantry: median(times.gantry), ort: median(times.ort), runs };
+  return { file, batch, worst, gantry: median(times.gantry), ort: median(times.ort), runs, gantryThreads: build.threads, crossOriginIsolated };
 };
 
 document.getElementById('status').textContent = 'ready';

@@ -2,7 +2,7 @@
 //! [`grid::draw`] straight into an `ImageData`, so no page loops over pixels in JavaScript.
 
 use gantry_onnx::contract::grid::{self, Picture};
-use wasm_bindgen::{Clamped, JsCast, JsValue, prelude::*};
+use wasm_bindgen::{JsCast, JsValue, prelude::*};
 use web_sys::{
     CanvasRenderingContext2d, HtmlCanvasElement, ImageData, OffscreenCanvas,
     OffscreenCanvasRenderingContext2d,
@@ -22,8 +22,10 @@ pub(super) fn picture(images: &JsValue, range: [f32; 2]) -> Result<Picture, JsVa
 /// `picture` and put its pixels there.
 pub(super) fn put(canvas: &JsValue, picture: &Picture) -> Result<JsValue, JsValue> {
     let (width, height) = (picture.width as u32, picture.height as u32);
-    let rgba = picture.rgba();
-    let image = ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width, height)?;
+    // Copied out of wasm memory: in the threaded build that memory is shared, and an
+    // ImageData may not be a view of shared memory.
+    let rgba = js_sys::Uint8ClampedArray::from(picture.rgba().as_slice());
+    let image = ImageData::new_with_js_u8_clamped_array_and_sh(&rgba, width, height)?;
     // Checked in this order: a worker has no HTMLCanvasElement, Node has neither.
     if let Some(canvas) = canvas.dyn_ref::<OffscreenCanvas>() {
         canvas.set_width(width);

@@ -5,6 +5,8 @@
 //! // Weights beside the file (PyTorch's `model.onnx.data`): Generator.fromFiles(bytes, [name], [data])
 //! // setMemoryBudget(256 << 20);   // refuse files and runs past 256 MiB (default 1 GiB)
 //! // runtimeBuild();               // { simd: true, relaxedSimd: false, threads: 1 }
+//! // The threaded build, in a Web Worker of a cross-origin isolated page, first of all:
+//! // await initThreadPool(navigator.hardwareConcurrency);   // then runtimeBuild().threads > 1
 //! const info = g.metadata();   // { input, classNames, valueRange, modelKind, …, props, inputs, outputs }
 //! const grid = g.sample(1n, 64);              // `gantry sample --seed 1 --n 64`'s grid
 //! g.draw(canvas, grid);                       // a <canvas>, or an OffscreenCanvas in a worker
@@ -21,6 +23,13 @@
 //! grid's pixels on the canvas, [`types`] names the objects for TypeScript.
 
 mod canvas;
+/// `initThreadPool(n)`: start `n` Web Workers on this module's shared memory as the pool
+/// burn flex's kernels split their work over. Only in the threaded build
+/// (scripts/build-web.sh), only where the page is cross-origin isolated (SharedArrayBuffer),
+/// once, before any generator runs, and from a Worker: a page's main thread may not block
+/// waiting for the pool.
+#[cfg(all(target_arch = "wasm32", feature = "threads"))]
+pub mod pool;
 mod types;
 
 use crate::runtime;
