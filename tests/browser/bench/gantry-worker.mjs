@@ -1,14 +1,18 @@
 // gantry-web in a Web Worker, as the page runs it: with threads, the pool's Workers share its
 // memory and this Worker waits for them (a page's main thread may not block). Times
 // `generate` here, so the messages to and from the page are not in its figure.
-import init, { Generator, initThreadPool, runtimeBuild } from './pkg/gantry_web.js';
+// A namespace import: builds without threads (an older build timed for a before/after) have
+// no initThreadPool.
+import * as gantryWeb from './pkg/gantry_web.js';
+
+const { default: init, Generator, runtimeBuild } = gantryWeb;
 
 let generator = null;
 
 const handlers = {
   async start({ threads }) {
     await init();
-    if (threads > 1) await initThreadPool(threads);
+    if (threads > 1 && gantryWeb.initThreadPool) await gantryWeb.initThreadPool(threads);
     return runtimeBuild();
   },
   load({ bytes }) {

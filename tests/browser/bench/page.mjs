@@ -14,6 +14,12 @@ worker.onmessage = ({ data: { id, result, error } }) => {
   pending.delete(id);
   if (error === undefined) resolve(result); else reject(new Error(error));
 };
+// A Worker that fails to load (a script error) fails every request instead of leaving it
+// waiting.
+worker.onerror = (e) => {
+  for (const { reject } of pending.values()) reject(new Error(`gantry-web's Worker: ${e.message}`));
+  pending.clear();
+};
 const gantry = (type, args = {}) => new Promise((resolve, reject) => {
   pending.set(nextId, { resolve, reject });
   worker.postMessage({ id: nextId++, type, ...args });
