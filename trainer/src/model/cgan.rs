@@ -3,6 +3,8 @@
 //!
 //! - [`CganConvConfig`], experiment 2: a dense layer to 128·7·7, reshaped to 2D, then
 //!   transposed convolutions up to 28×28 with BatchNorm and LeakyReLU, Tanh at the end.
+//!   With `generator_activation = "relu"` and `init = "glorot-uniform"`, experiment 1
+//!   (ReLU generator, LeakyReLU discriminator, Keras's default initialisation).
 //!   Its discriminator is the seed's "dense layers and LeakyReLU activations, ending with a
 //!   sigmoid" ([`CganDiscriminator::Dense`]), or two strided convolutions and a dense output
 //!   ([`CganDiscriminator::Conv`], gantry's earlier one, which the shipped clothing model
@@ -37,6 +39,25 @@ pub enum CganDiscriminator {
     Conv,
 }
 
+/// The generator's hidden activation in [`CganConvConfig`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CganActivation {
+    /// LeakyReLU (slope 0.2): the seed's experiment 2.
+    LeakyRelu,
+    /// ReLU: the seed's experiment 1 ("ReLU activations were utilized in the generator").
+    Relu,
+}
+
+impl CganActivation {
+    fn layer(self) -> LayerSpec {
+        match self {
+            Self::LeakyRelu => LEAKY,
+            Self::Relu => LayerSpec::Relu,
+        }
+    }
+}
+
 #[derive(Config, Debug)]
 pub struct CganConvConfig {
     #[config(default = 100)]
@@ -53,6 +74,9 @@ pub struct CganConvConfig {
     #[config(default = 128)]
     pub generator_features: usize,
     /// Dense (the seed's) or convolutional.
+    /// The generator's hidden activation: `leaky-relu` (experiment 2) or `relu` (1).
+    #[config(default = "CganActivation::LeakyRelu")]
+    pub generator_activation: CganActivation,
     #[config(default = "CganDiscriminator::Dense")]
     pub discriminator: CganDiscriminator,
     /// Channels of the convolutional discriminator's first convolution (doubled once).
@@ -74,17 +98,18 @@ impl CganConvConfig {
             self.channels,
         );
         let up = LayerSpec::conv_transpose;
+        let act = self.generator_activation.layer();
         let generator = vec![
             linear(self.latent_dim + self.embedding_dim, g * 7 * 7),
             LayerSpec::Reshape { shape: [g, 7, 7] },
             LayerSpec::batch_norm(g),
-            LEAKY,
+            act.clone(),
             up(g, g / 2, 4, 2, 1), // 7 → 14
             LayerSpec::batch_norm(g / 2),
-            LEAKY,
+            act.clone(),
             up(g / 2, g / 4, 4, 2, 1), // 14 → 28
             LayerSpec::batch_norm(g / 4),
-            LEAKY,
+            act,
             LayerSpec::ConvTranspose2d {
                 input: g / 4,
                 output: c,

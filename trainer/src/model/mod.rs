@@ -27,11 +27,12 @@ pub mod network;
 pub mod pix2pix;
 pub mod spec;
 
-pub use cgan::{CganConvConfig, CganDiscriminator, CganMlpConfig};
+pub use cgan::{CganActivation, CganConvConfig, CganDiscriminator, CganMlpConfig};
 pub use dcgan::DcganConfig;
 pub use dcgan_tf::DcganTfConfig;
 pub use dcgan64::{Dcgan64Config, WganGp64Config};
 pub use gan::{Discriminator, FeedError, GanSpec, Generator, GeneratorFeed, GeneratorInput};
+pub use init::WeightInit;
 pub use input_gradient::InputGradientError;
 pub use network::{Layer, Network, downsample_mean, upsample_nearest};
 pub use pix2pix::Pix2PixConfig;

@@ -5,7 +5,7 @@ use crate::data::{Augment, DatasetName, ImageFit};
 use crate::model::{
     BatchNormSettings, CganConvConfig, CganMlpConfig, Dcgan64Config, DcganConfig, DcganTfConfig,
     Discriminator, GanSpec, Generator, GeneratorInput, LayerSpec, Pix2PixConfig, SpecError,
-    WganGp64Config,
+    WeightInit, WganGp64Config,
 };
 use anyhow::Context;
 use burn::prelude::*;
@@ -349,6 +349,10 @@ pub struct TrainingConfig {
     /// `pix2pix` for an upscaler). See [`Objective`].
     #[config(default = "None")]
     pub objective: Option<Objective>,
+    /// How the weights start: `dcgan` (N(0, 0.02)) or `glorot-uniform` (Keras's defaults).
+    /// See [`WeightInit`].
+    #[config(default = "WeightInit::Dcgan")]
+    pub init: WeightInit,
     /// Seeds weight init, shuffles and every latent batch: same seed, same run.
     #[config(default = 42)]
     pub seed: u64,

@@ -52,6 +52,10 @@ pub const PRESETS: &[Preset] = &[
         "DCGAN 28×28 on Fashion-MNIST, TensorFlow-tutorial style: dense start, k5, dropout D, Adam 1e-4"
     ),
     preset!(
+        "mnist-cgan-exp1",
+        "conditional GAN on MNIST, ReLU generator, Keras's Glorot-uniform init (cGAN seed, exp. 1)"
+    ),
+    preset!(
         "mnist-cgan-conv",
         "conditional GAN on MNIST, dense + transposed-conv generator (cGAN seed, exp. 2)"
     ),
@@ -90,6 +94,7 @@ pub fn load(name: &str) -> anyhow::Result<TrainingConfig> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::WeightInit;
 
     #[test]
     fn every_preset_parses_and_checks() {
@@ -111,6 +116,22 @@ mod tests {
         let mut names: Vec<String> = PRESETS.iter().map(|p| p.name.to_string()).collect();
         names.sort();
         assert_eq!(files, names);
+    }
+
+    #[test]
+    fn every_preset_states_how_its_weights_start() {
+        for preset in PRESETS {
+            assert!(
+                preset.toml.lines().any(|l| l.starts_with("init = ")),
+                "{}: no `init = ...` line",
+                preset.name
+            );
+        }
+        assert_eq!(
+            load("mnist-cgan-exp1").unwrap().init,
+            WeightInit::GlorotUniform
+        );
+        assert_eq!(load("mnist-dcgan").unwrap().init, WeightInit::Dcgan);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use super::config::{Objective, TermsCombined, TrainingConfig};
 use crate::latent::{self, Stream};
-use crate::model::init::dcgan_init;
+use crate::model::init::initialize;
 use crate::model::{
     Discriminator, FeedError, GanSpec, Generator, GeneratorFeed, GeneratorInput, downsample_mean,
 };
@@ -208,8 +208,8 @@ impl GanState {
     pub fn init(config: &TrainingConfig, device: &Device) -> Self {
         device.seed(config.seed);
         let (generator, discriminator) = config.model.init(device);
-        let generator = dcgan_init(generator, config.seed, 0);
-        let discriminator = dcgan_init(discriminator, config.seed, 1);
+        let generator = initialize(generator, config.init, config.seed, 0);
+        let discriminator = initialize(discriminator, config.init, config.seed, 1);
         let adam = AdamConfig::new()
             .with_beta_1(config.beta1)
             .with_beta_2(config.beta2)
