@@ -1,10 +1,11 @@
 //! `gantry export`: a checkpoint in, a verified `.onnx` file out.
 
+use crate::fidelity::for_torch_fidelity;
 use crate::graph::generator_model;
 use crate::runtime::OrtGenerator;
 use anyhow::bail;
 use burn::tensor::Device;
-use gantry_onnx::contract::{GeneratorInput, ModelMetadata};
+use gantry_onnx::contract::{GeneratorInput, ModelMetadata, grid};
 use gantry_trainer::eval::report::load_quality;
 use gantry_trainer::fs_atomic;
 use gantry_trainer::inference::{TrainedRun, generate, translate};
@@ -12,8 +13,21 @@ use gantry_trainer::latent::{self, Stream};
 use prost::Message;
 use std::path::{Path, PathBuf};
 
+/// Who reads the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExportTarget {
+    /// gantry's contract: float images in the value range, named inputs, metadata; what the
+    /// page, `gantry eval --generator` and any ONNX runtime read.
+    #[default]
+    Gantry,
+    /// torch-fidelity's ONNX generator input: uint8 RGB `[N, 3, H, W]` ([`crate::fidelity`]).
+    TorchFidelity,
+}
+
 #[derive(Debug, Clone)]
 pub struct ExportOptions {
+    /// The file's consumer.
+    pub target: ExportTarget,
     /// Run the file in ONNX Runtime and compare with burn before keeping it.
     pub verify: bool,
     /// Largest |Δ| accepted between ONNX Runtime and burn.
@@ -25,6 +39,7 @@ pub struct ExportOptions {
 impl Default for ExportOptions {
     fn default() -> Self {
         Self {
+            target: ExportTarget::Gantry,
             verify: true,
             tolerance: 1e-5,
             batches: vec![1, 64],
@@ -39,8 +54,10 @@ pub struct ExportReport {
     pub checkpoint: PathBuf,
     pub bytes: usize,
     pub metadata: ModelMetadata,
-    /// `(batch size, max |Δ| between ONNX Runtime and burn)` per parity run.
+    /// `(batch size, max |Δ| between ONNX Runtime and burn)` per parity run: in values, or
+    /// for a torch-fidelity file in byte levels.
     pub parity: Vec<(usize, f32)>,
+    pub target: ExportTarget,
     /// Set when the generator's outputs look dead (NaN, saturated, constant): `dead_model`.
     pub warning: Option<String>,
 }
@@ -59,10 +76,16 @@ impl std::fmt::Display for ExportReport {
             self.metadata.image_shape
         )?;
         for (batch, diff) in &self.parity {
-            write!(
-                f,
-                "\n  ONNX Runtime vs burn, batch {batch}: max |Δ| = {diff:.2e}"
-            )?;
+            match self.target {
+                ExportTarget::Gantry => write!(
+                    f,
+                    "\n  ONNX Runtime vs burn, batch {batch}: max |Δ| = {diff:.2e}"
+                )?,
+                ExportTarget::TorchFidelity => write!(
+                    f,
+                    "\n  ONNX Runtime's uint8 images vs burn's as PNG bytes, batch {batch}: max |Δ| = {diff} level(s)"
+                )?,
+            }
         }
         Ok(())
     }
@@ -96,7 +119,12 @@ pub fn export_checkpoint(
             .map(|report| report.figures())
             .unwrap_or_default(),
     };
-    let bytes = generator_model(&config.model.spec(), &run.generator, &metadata)?.encode_to_vec();
+    let model = generator_model(&config.model.spec(), &run.generator, &metadata)?;
+    let bytes = match options.target {
+        ExportTarget::Gantry => model,
+        ExportTarget::TorchFidelity => for_torch_fidelity(model, &metadata)?,
+    }
+    .encode_to_vec();
     let warning = {
         let (values, shape) = burn_draws(&run, &inputs(&run, 16))?;
         dead_model(&values, shape)
@@ -108,7 +136,15 @@ pub fn export_checkpoint(
         if options.verify {
             let mut ort = OrtGenerator::open(tmp)?;
             for &n in &options.batches {
-                parity.push((n, parity_at(&run, &mut ort, n, options.tolerance)?));
+                parity.push((
+                    n,
+                    match options.target {
+                        ExportTarget::Gantry => parity_at(&run, &mut ort, n, options.tolerance)?,
+                        ExportTarget::TorchFidelity => {
+                            byte_parity_at(&run, &mut ort, n, metadata.value_range)?
+                        }
+                    },
+                ));
             }
         }
         Ok(())
@@ -119,6 +155,7 @@ pub fn export_checkpoint(
         bytes: bytes.len(),
         metadata,
         parity,
+        target: options.target,
         warning,
     })
 }
@@ -193,6 +230,41 @@ fn parity_at(
         bail!("ONNX Runtime and burn differ by {diff:e} at batch {n} (tolerance {tolerance:e})");
     }
     Ok(diff)
+}
+
+/// The torch-fidelity file's bytes against burn's images made bytes as gantry's PNGs are
+/// (grey repeated to RGB): the largest difference in levels. burn and ONNX Runtime agree to
+/// ~1e-6, so a value that close to a rounding boundary may land one level apart; more is
+/// an error.
+fn byte_parity_at(
+    run: &TrainedRun,
+    ort: &mut OrtGenerator,
+    n: usize,
+    range: [f32; 2],
+) -> anyhow::Result<f32> {
+    let inputs = inputs(run, n);
+    let Inputs::Latents { z, labels, .. } = &inputs else {
+        bail!("torch-fidelity files are for generators that draw from noise");
+    };
+    let (expected, [_, c, h, w]) = burn_draws(run, &inputs)?;
+    let (actual, shape) = ort.generate_bytes(z, n, labels.as_deref())?;
+    if shape != [n, 3, h, w] {
+        bail!("ONNX Runtime gives shape {shape:?}, not [{n}, 3, {h}, {w}]");
+    }
+    let mut worst = 0u8;
+    for (i, &got) in actual.iter().enumerate() {
+        let (image, rest) = (i / (3 * h * w), i % (3 * h * w));
+        let channel = if c == 1 { 0 } else { rest / (h * w) };
+        let want = grid::byte(
+            expected[(image * c + channel) * h * w + rest % (h * w)],
+            range,
+        );
+        worst = worst.max(got.abs_diff(want));
+    }
+    if worst > 1 {
+        bail!("ONNX Runtime's bytes differ from burn's by {worst} levels at batch {n}");
+    }
+    Ok(worst as f32)
 }
 
 /// Why a batch of generated images looks like a dead model, if it does: NaN, nearly every

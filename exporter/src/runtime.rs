@@ -7,7 +7,7 @@
 use anyhow::{Context, bail};
 use gantry_onnx::contract::{IMAGE_OUTPUT, LABEL_INPUT, LATENT_INPUT, SOURCE_INPUT};
 use ort::session::Session;
-use ort::value::Tensor;
+use ort::value::{PrimitiveTensorElementType, Tensor};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -105,10 +105,32 @@ impl OrtGenerator {
     /// `noise`, `labels`, …).
     pub fn generate_named(
         &mut self,
-        (input, shape, values): (&str, &[usize], &[f32]),
+        input: (&str, &[usize], &[f32]),
         labels: Option<(&str, Labels)>,
         output: &str,
     ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
+        self.generate_named_as(input, labels, output)
+    }
+
+    /// `image` as bytes, from a file whose output is uint8 (`export --for torch-fidelity`).
+    pub fn generate_bytes(
+        &mut self,
+        z: &[f32],
+        n: usize,
+        labels: Option<&[i64]>,
+    ) -> anyhow::Result<(Vec<u8>, Vec<usize>)> {
+        let shape = [n, z.len() / n.max(1)];
+        let labels = labels.map(|l| (LABEL_INPUT, Labels::Index(l)));
+        self.generate_named_as((LATENT_INPUT, &shape, z), labels, IMAGE_OUTPUT)
+    }
+
+    /// [`Self::generate_named`] for an output of element type `T`.
+    fn generate_named_as<T: PrimitiveTensorElementType + Clone + std::fmt::Debug>(
+        &mut self,
+        (input, shape, values): (&str, &[usize], &[f32]),
+        labels: Option<(&str, Labels)>,
+        output: &str,
+    ) -> anyhow::Result<(Vec<T>, Vec<usize>)> {
         let x = Tensor::from_array((shape.to_vec(), values.to_vec())).context("float input")?;
         let outputs = match labels {
             Some((name, Labels::Index(labels))) => {
@@ -129,7 +151,7 @@ impl OrtGenerator {
         }
         .map_err(|e| anyhow::anyhow!("ONNX Runtime run: {e}"))?;
         let (shape, values) = outputs[output]
-            .try_extract_tensor::<f32>()
+            .try_extract_tensor::<T>()
             .map_err(|e| anyhow::anyhow!("ONNX Runtime output `{output}`: {e}"))?;
         Ok((values.to_vec(), shape.iter().map(|&d| d as usize).collect()))
     }

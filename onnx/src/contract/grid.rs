@@ -122,6 +122,14 @@ impl Picture {
     }
 }
 
+/// One value of an image with values in `[lo, hi]` as a byte: `(v − lo) / (hi − lo)`,
+/// clamped to [0, 1], times 255, plus ½, floored, in f32, in that order. The grids, the PNGs
+/// of `gantry sample --out-dir`, and the graph `gantry export --for torch-fidelity` appends
+/// (Sub, Div, Clip, Mul, Add, Floor, Cast) all compute it so, so each gives the same bytes.
+pub fn byte(v: f32, [lo, hi]: [f32; 2]) -> u8 {
+    (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0 + 0.5).floor() as u8
+}
+
 /// Draw `values` (`[n, c, h, w]` row-major, c = 1 or 3, values in `range`) with `columns`
 /// images a row and `pad` pixels between and around them. Grey images become grey RGB.
 pub fn draw(
@@ -156,7 +164,7 @@ pub fn draw(
     let width = columns * (w + pad) + pad;
     let height = rows * (h + pad) + pad;
     let mut rgb = vec![BACKGROUND; width * height * 3];
-    let byte = |v: f32| (((v - lo) / (hi - lo)).clamp(0.0, 1.0) * 255.0).round() as u8;
+    let byte = |v: f32| byte(v, range);
     for (i, image) in values.chunks_exact(c * h * w).enumerate() {
         let (ox, oy) = (
             pad + (i % columns) * (w + pad),
