@@ -11,5 +11,7 @@ pub mod report;
 pub mod stats;
 
 pub use classifier::{Classifier, ClassifierConfig, TrainedClassifier};
-pub use report::{EvalOptions, QualityReport, evaluate};
-pub use stats::{Features, Gaussian, frechet_distance, inception_score, precision_recall};
+pub use report::{EvalOptions, KernelDistance, QualityReport, evaluate};
+pub use stats::{
+    Features, Gaussian, frechet_distance, inception_score, kernel_distance, precision_recall,
+};

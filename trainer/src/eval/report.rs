@@ -1,7 +1,9 @@
 //! The quality figures of one generator, measured against a dataset's real test split.
 
 use super::classifier::TrainedClassifier;
-use super::stats::{Features, Gaussian, frechet_distance, inception_score, precision_recall};
+use super::stats::{
+    Features, Gaussian, frechet_distance, inception_score, kernel_distance, precision_recall,
+};
 use crate::data::ImageDataset;
 use crate::latent::{self, Stream};
 use serde::{Deserialize, Serialize};
@@ -45,6 +47,10 @@ pub struct EvalOptions {
     pub knn: usize,
     /// Images per generator call.
     pub batch: usize,
+    /// Kernel Inception Distance: random subsets averaged, and rows in each (torch-fidelity's
+    /// 100 and 1,000).
+    pub kid_subsets: usize,
+    pub kid_subset_size: usize,
 }
 
 impl Default for EvalOptions {
@@ -54,8 +60,19 @@ impl Default for EvalOptions {
             seed: 1,
             knn: 3,
             batch: 500,
+            kid_subsets: 100,
+            kid_subset_size: 1000,
         }
     }
+}
+
+/// A Kernel Inception Distance and how it was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct KernelDistance {
+    pub mean: f64,
+    pub std: f64,
+    pub subsets: usize,
+    pub subset_size: usize,
 }
 
 /// Every figure of one evaluation. Lower Fréchet distance is better; the baseline is the
@@ -67,6 +84,10 @@ pub struct QualityReport {
     pub features: String,
     pub frechet_distance: f64,
     pub baseline_frechet_distance: f64,
+    /// Kernel Inception Distance on the same features, its standard deviation over subsets,
+    /// and the subsets' count and size (absent in reports written before it was measured).
+    #[serde(default)]
+    pub kernel_distance: Option<KernelDistance>,
     pub inception_score: f64,
     pub inception_score_std: f64,
     pub real_inception_score: f64,
@@ -95,6 +116,10 @@ impl QualityReport {
         if let Some(accuracy) = self.class_accuracy {
             out.push(("class_accuracy".into(), accuracy));
         }
+        if let Some(kid) = self.kernel_distance {
+            out.push(("kernel_distance".into(), kid.mean));
+            out.push(("kernel_distance_std".into(), kid.std));
+        }
         out
     }
 }
@@ -110,15 +135,28 @@ impl std::fmt::Display for QualityReport {
             self.real_samples,
             self.baseline_frechet_distance
         )?;
+        if let Some(kid) = self.kernel_distance {
+            writeln!(
+                f,
+                "Kernel distance ({}): {:.4} ± {:.4} over {} subsets of {} samples ({} generated, {} real test images)",
+                self.features,
+                kid.mean,
+                kid.std,
+                kid.subsets,
+                kid.subset_size,
+                self.samples,
+                self.real_samples
+            )?;
+        }
         writeln!(
             f,
-            "Inception-style score: {:.3} ± {:.3} (real test images: {:.3})",
-            self.inception_score, self.inception_score_std, self.real_inception_score
+            "Inception-style score: {:.3} ± {:.3} over {} samples in 10 splits (real test images: {:.3})",
+            self.inception_score, self.inception_score_std, self.samples, self.real_inception_score
         )?;
         writeln!(
             f,
-            "precision {:.3}, recall {:.3} (k-NN manifolds)",
-            self.precision, self.recall
+            "precision {:.3}, recall {:.3} (k-NN manifolds, {} generated vs {} real)",
+            self.precision, self.recall, self.samples, self.real_samples
         )?;
         if let (Some(all), Some(per)) = (self.class_accuracy, &self.per_class_accuracy) {
             let per: Vec<String> = per.iter().map(|a| format!("{:.1}", a * 100.0)).collect();
@@ -216,6 +254,17 @@ pub fn evaluate(
     let (score, score_std) = inception_score(&fake_probs, 10);
     let (real_score, _) = inception_score(&test_probs, 10);
     let (precision, recall) = precision_recall(&test_features, &fake_features, options.knn);
+    let subset_size = options
+        .kid_subset_size
+        .min(test_features.rows)
+        .min(fake_features.rows);
+    let (kid, kid_std) = kernel_distance(
+        &test_features,
+        &fake_features,
+        options.kid_subsets,
+        subset_size,
+        options.seed,
+    );
 
     let (class_accuracy, per_class_accuracy) = match &labels {
         Some(labels) => {
@@ -250,6 +299,12 @@ pub fn evaluate(
         features: features_name,
         frechet_distance: frechet,
         baseline_frechet_distance: baseline,
+        kernel_distance: Some(KernelDistance {
+            mean: kid,
+            std: kid_std,
+            subsets: options.kid_subsets.max(1),
+            subset_size,
+        }),
         inception_score: score,
         inception_score_std: score_std,
         real_inception_score: real_score,
