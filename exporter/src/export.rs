@@ -10,6 +10,7 @@ use gantry_trainer::eval::report::load_quality;
 use gantry_trainer::fs_atomic;
 use gantry_trainer::inference::{TrainedRun, generate, translate};
 use gantry_trainer::latent::{self, Stream};
+use gantry_trainer::training::checkpoint::GeneratorWeights;
 use prost::Message;
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,8 @@ pub struct ExportReport {
     /// for a torch-fidelity file in byte levels.
     pub parity: Vec<(usize, f32)>,
     pub target: ExportTarget,
+    /// The generator's moving average (`ema_decay`) rather than the trained weights.
+    pub moving_average: bool,
     /// Set when the generator's outputs look dead (NaN, saturated, constant): `dead_model`.
     pub warning: Option<String>,
 }
@@ -75,6 +78,9 @@ impl std::fmt::Display for ExportReport {
             self.metadata.input,
             self.metadata.image_shape
         )?;
+        if self.moving_average {
+            write!(f, "\n  weights: the generator's moving average (ema_decay)")?;
+        }
         for (batch, diff) in &self.parity {
             match self.target {
                 ExportTarget::Gantry => write!(
@@ -156,6 +162,7 @@ pub fn export_checkpoint(
         metadata,
         parity,
         target: options.target,
+        moving_average: run.weights == GeneratorWeights::MovingAverage,
         warning,
     })
 }

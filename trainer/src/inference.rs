@@ -5,7 +5,7 @@
 use crate::data::{Batcher, ImageDataset};
 use crate::latent::{self, Stream};
 use crate::model::{Generator, GeneratorFeed, GeneratorInput};
-use crate::training::checkpoint::{self, Position};
+use crate::training::checkpoint::{self, GeneratorWeights, Position};
 use crate::training::config::TrainingConfig;
 use anyhow::Context;
 use burn::module::Module;
@@ -38,6 +38,9 @@ pub struct TrainedRun {
     pub position: Position,
     /// In inference form (no autodiff; dropout off, BatchNorm on its running statistics).
     pub generator: Generator,
+    /// Whether `generator` is the checkpoint's moving average (`ema_decay`) or the
+    /// trained weights.
+    pub weights: GeneratorWeights,
     pub device: Device,
 }
 
@@ -56,7 +59,7 @@ impl TrainedRun {
                 )
             })?;
         let config = load_run_config(&run_dir)?;
-        let (generator, position) =
+        let (generator, position, weights) =
             checkpoint::load_generator(verified, &config, &device.clone().autodiff())?;
         Ok(Self {
             run_dir,
@@ -64,12 +67,24 @@ impl TrainedRun {
             config,
             position,
             generator: generator.valid(),
+            weights,
             device: device.clone().without_autodiff(),
         })
     }
 
     pub fn input(&self) -> GeneratorInput {
         self.config.model.input()
+    }
+
+    /// A line for a person when the generator is not the trained weights themselves.
+    pub fn weights_note(&self) -> Option<String> {
+        (self.weights == GeneratorWeights::MovingAverage).then(|| {
+            format!(
+                "using the generator's moving average (ema_decay {}) from {}",
+                self.config.ema_decay.unwrap_or_default(),
+                self.checkpoint.display()
+            )
+        })
     }
 }
 

@@ -36,6 +36,7 @@ fn fresh_state(spec: &GanSpec, device: &Device) -> GanState {
         discriminator: dcgan_init(discriminator, 7, 1),
         optim_g: AdamConfig::new().with_beta_1(0.5).init(),
         optim_d: AdamConfig::new().with_beta_1(0.5).init(),
+        generator_ema: None,
     }
 }
 

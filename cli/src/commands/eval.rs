@@ -56,6 +56,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         match (&args.checkpoint, &args.onnx) {
             (Some(path), _) => {
                 let run = TrainedRun::open(path, &device)?;
+                if let Some(note) = run.weights_note() {
+                    eprintln!("{note}");
+                }
                 anyhow::ensure!(
                     run.input().latent_dim().is_some(),
                     "{}: gantry eval measures generators of z; model {} translates images",

@@ -60,6 +60,9 @@ pub struct SampleArgs {
 pub fn run(args: SampleArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.n >= 1, "--n must be at least 1");
     let run = TrainedRun::open(&args.checkpoint, &args.common.device.device()?)?;
+    if let Some(note) = run.weights_note() {
+        eprintln!("{note}");
+    }
     if let GeneratorInput::Source { scale, .. } = run.input() {
         return sample_translations(&args, &run, scale);
     }

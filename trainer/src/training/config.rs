@@ -353,6 +353,11 @@ pub struct TrainingConfig {
     /// See [`WeightInit`].
     #[config(default = "WeightInit::Dcgan")]
     pub init: WeightInit,
+    /// Keep an exponential moving average of the generator's weights with this decay
+    /// (0.999 is usual; absent: none), updated after every generator step; `sample`,
+    /// `eval` and `export` then use the average. See [`crate::training::ema`].
+    #[config(default = "None")]
+    pub ema_decay: Option<f64>,
     /// Seeds weight init, shuffles and every latent batch: same seed, same run.
     #[config(default = 42)]
     pub seed: u64,
@@ -485,6 +490,12 @@ impl TrainingConfig {
                     "{name} must be positive, got {rate}"
                 );
             }
+        }
+        if let Some(decay) = self.ema_decay {
+            anyhow::ensure!(
+                decay > 0.0 && decay < 1.0,
+                "ema_decay must be in (0, 1), got {decay}"
+            );
         }
         anyhow::ensure!(
             (0.0..1.0).contains(&self.beta1),

@@ -3,6 +3,7 @@
 //! - [`config`]: everything a run needs, saved as `config.json` in the run directory.
 //! - [`step`]: one discriminator + generator update, shared by the loop and the benchmark.
 //! - [`checkpoint`]: atomic, checksummed checkpoints that resume a run exactly.
+//! - [`ema`]: the generator's exponential moving average (`ema_decay`).
 //! - [`metrics`]: the per-step metrics file (`metrics.jsonl`).
 //! - [`presets`]: the seeds' experiments as named configs (`configs/*.toml`).
 //! - [`run`]: the loop itself: batches and steps, nothing else.
@@ -18,6 +19,7 @@
 pub mod checkpoint;
 pub mod config;
 pub mod divergence;
+pub mod ema;
 pub mod evaluator;
 pub mod events;
 pub mod listeners;

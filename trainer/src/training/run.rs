@@ -5,6 +5,7 @@
 use super::checkpoint::{self, Position};
 use super::config::TrainingConfig;
 use super::divergence::{DivergenceGuard, OnDivergence};
+use super::ema;
 use super::evaluator::Evaluator;
 use super::events::{EpochDone, EpochStarted, EvaluationDone, Listeners, StepDone};
 use super::listeners::{
@@ -428,7 +429,15 @@ impl<'a> Run<'a> {
         let step = self.position.step;
         self.device
             .seed(self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let (state, stats) = self.replicas.step(state, &self.plan, real, labels, step)?;
+        let mut state = state;
+        let ema = state.generator_ema.take();
+        let (mut state, stats) = self.replicas.step(state, &self.plan, real, labels, step)?;
+        state.generator_ema = match (ema, self.config.ema_decay) {
+            (Some(ema), Some(decay)) if self.plan.updates_generator(step) => {
+                Some(ema::update(ema, &state.generator, decay))
+            }
+            (ema, _) => ema,
+        };
         let batch = self.position.batch + 1;
         self.position = if batch == self.batches {
             Position {
@@ -493,16 +502,18 @@ impl<'a> Run<'a> {
         Ok(())
     }
 
-    /// After an epoch: its evaluation if due, then the epoch's artefacts.
+    /// After an epoch: its evaluation if due, then the epoch's artefacts, both of the
+    /// generator that `sample` and `export` will open (the moving average, if kept).
     fn epoch_end(&mut self, state: &GanState) -> anyhow::Result<()> {
         let epochs_done = self.position.epoch;
+        let generator = state.generator_ema.as_ref().unwrap_or(&state.generator);
         if let (Some(evaluator), Some(checkpoint), Some(stats)) = (
             self.evaluator.as_mut(),
             self.last_checkpoint.as_deref(),
             self.last_stats,
         ) && self.policy.evaluate_after(epochs_done)
         {
-            let report = evaluator.evaluate(&state.generator, self.dataset, checkpoint)?;
+            let report = evaluator.evaluate(generator, self.dataset, checkpoint)?;
             self.listeners.evaluation_done(&EvaluationDone {
                 position: self.position,
                 checkpoint,
@@ -512,7 +523,7 @@ impl<'a> Run<'a> {
         }
         self.listeners.epoch_done(&EpochDone {
             epochs_done,
-            generator: &state.generator,
+            generator,
             dataset: self.dataset,
         })
     }

@@ -95,6 +95,8 @@ pub struct GanState {
     pub discriminator: Discriminator,
     pub optim_g: ModuleOptimizer,
     pub optim_d: ModuleOptimizer,
+    /// The generator's moving average (`ema_decay`), without autodiff; `None` without one.
+    pub generator_ema: Option<Generator>,
 }
 
 /// Binary cross-entropy against "real" (1) on logits: mean(-log σ(x)).
@@ -124,6 +126,15 @@ pub struct StepPlan {
 }
 
 impl StepPlan {
+    /// Whether global step `step` updates the generator: every step, but for WGAN-GP only
+    /// after every `critic_steps`-th critic update.
+    pub fn updates_generator(&self, step: u64) -> bool {
+        match self.objective {
+            Objective::WganGp { critic_steps, .. } => (step + 1) % critic_steps.max(1) as u64 == 0,
+            _ => true,
+        }
+    }
+
     pub fn new(config: &TrainingConfig) -> Self {
         Self {
             spec: config.model.spec(),
@@ -210,6 +221,7 @@ impl GanState {
         let (generator, discriminator) = config.model.init(device);
         let generator = initialize(generator, config.init, config.seed, 0);
         let discriminator = initialize(discriminator, config.init, config.seed, 1);
+        let generator_ema = config.ema_decay.map(|_| generator.valid());
         let adam = AdamConfig::new()
             .with_beta_1(config.beta1)
             .with_beta_2(config.beta2)
@@ -219,6 +231,7 @@ impl GanState {
             discriminator,
             optim_g: adam.init(),
             optim_d: adam.init(),
+            generator_ema,
         }
     }
 
@@ -253,6 +266,8 @@ impl GanState {
         (networks, self.optim_g, self.optim_d)
     }
 
+    /// A state from its parts, without a moving average: whoever steps the networks keeps
+    /// the average aside and updates it ([`crate::training::ema`]).
     pub(crate) fn from_parts(
         networks: Networks,
         optim_g: ModuleOptimizer,
@@ -263,6 +278,7 @@ impl GanState {
             discriminator: networks.discriminator,
             optim_g,
             optim_d,
+            generator_ema: None,
         }
     }
 }
@@ -383,12 +399,9 @@ impl Networks {
                 let loss = (real_label, discriminator_loss);
                 self.bce_step(real, labels, z, rates, loss, slice, updater)
             }
-            Objective::WganGp {
-                lambda,
-                critic_steps,
-            } => {
+            Objective::WganGp { lambda, .. } => {
                 let z = slice.latents(plan, step, &device)?;
-                let update_generator = (step + 1) % critic_steps.max(1) as u64 == 0;
+                let update_generator = plan.updates_generator(step);
                 let epsilon = plan.penalty_weights(step, slice, &device);
                 let settings = WganGpStep {
                     rates,

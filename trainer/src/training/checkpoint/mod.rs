@@ -40,12 +40,15 @@ const GENERATOR_FILE: &str = "generator.bpk";
 const DISCRIMINATOR_FILE: &str = "discriminator.bpk";
 const OPTIM_G_FILE: &str = "optim_g.bpk";
 const OPTIM_D_FILE: &str = "optim_d.bpk";
-/// Every file a checkpoint holds beside `state.json`.
-const FILES: [&str; 4] = [
+/// The generator's moving average, in runs with `ema_decay`.
+const GENERATOR_EMA_FILE: &str = "generator_ema.bpk";
+/// Every file a checkpoint may hold beside `state.json`.
+const FILES: [&str; 5] = [
     GENERATOR_FILE,
     DISCRIMINATOR_FILE,
     OPTIM_G_FILE,
     OPTIM_D_FILE,
+    GENERATOR_EMA_FILE,
 ];
 
 /// Where a run is: the next batch it will train.
@@ -147,7 +150,7 @@ fn write_folder(
     // one step earlier; `valid()` folds the pending update in first. (Flags such as BatchNorm's
     // training switch are not part of records, so the validation snapshot records the same
     // tensors the training module holds.)
-    let files: [(&str, Bytes); 4] = [
+    let mut files: Vec<(&str, Bytes)> = vec![
         (
             GENERATOR_FILE,
             state.generator.valid().into_record().into_bytes()?,
@@ -159,6 +162,9 @@ fn write_folder(
         (OPTIM_G_FILE, state.optim_g.into_bytes()?),
         (OPTIM_D_FILE, state.optim_d.into_bytes()?),
     ];
+    if let Some(ema) = &state.generator_ema {
+        files.push((GENERATOR_EMA_FILE, ema.clone().into_record().into_bytes()?));
+    }
     let needed: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
     let mut checksums = BTreeMap::new();
     for (file, bytes) in &files {
@@ -291,23 +297,45 @@ pub fn load_verified(
     let optim_g = decode(&path, || fresh.optim_g.from_bytes(bytes))?;
     let (bytes, path) = optimiser(&mut files, OPTIM_D_FILE)?;
     let optim_d = decode(&path, || fresh.optim_d.from_bytes(bytes))?;
+    // A run given `ema_decay` on resume starts its average from the generator it resumes.
+    let generator_ema = match fresh.generator_ema {
+        Some(ema) if files.contains_key(GENERATOR_EMA_FILE) => Some(load_network(
+            &checkpoint,
+            &mut files,
+            GENERATOR_EMA_FILE,
+            ema,
+        )?),
+        Some(_) => Some(generator.valid()),
+        None => None,
+    };
     let gan = GanState {
         generator,
         discriminator,
         optim_g,
         optim_d,
+        generator_ema,
     };
     Ok((gan, state.position))
 }
 
+/// Which weights of a checkpoint a generator holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeneratorWeights {
+    /// The trained generator's own.
+    Trained,
+    /// Their exponential moving average (`ema_decay`).
+    MovingAverage,
+}
+
 /// Only the generator of a checkpoint verified for [`Need::Generator`] (what `sample`,
-/// `eval` and `export` need), in training form; the other files are neither read nor
-/// required to be sound.
+/// `eval` and `export` need), in training form: its moving average when the checkpoint
+/// has one, else the trained weights. The other files are neither read nor required to
+/// be sound.
 pub fn load_generator(
     verified: Verified,
     config: &TrainingConfig,
     device: &Device,
-) -> anyhow::Result<(Generator, Position)> {
+) -> anyhow::Result<(Generator, Position, GeneratorWeights)> {
     let Verified {
         path: checkpoint,
         state,
@@ -315,8 +343,13 @@ pub fn load_generator(
     } = verified;
     same_model(&checkpoint, &state, config)?;
     let (fresh, _) = config.model.init(device);
-    let generator = load_network(&checkpoint, &mut files, GENERATOR_FILE, fresh)?;
-    Ok((generator, state.position))
+    let (file, weights) = if files.contains_key(GENERATOR_EMA_FILE) {
+        (GENERATOR_EMA_FILE, GeneratorWeights::MovingAverage)
+    } else {
+        (GENERATOR_FILE, GeneratorWeights::Trained)
+    };
+    let generator = load_network(&checkpoint, &mut files, file, fresh)?;
+    Ok((generator, state.position, weights))
 }
 
 /// A verified file's bytes, taken out of the checkpoint's files.

@@ -1,7 +1,7 @@
 //! Reading a checkpoint back only after proving it is the one that was written: the
 //! SHA-256 of `state.json` itself (format 2), then of each file a reader needs.
 
-use super::{CheckpointState, FILES, FORMAT, GENERATOR_FILE, STATE_FILE};
+use super::{CheckpointState, FILES, FORMAT, GENERATOR_EMA_FILE, GENERATOR_FILE, STATE_FILE};
 use crate::data::fetch::hex;
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
@@ -10,7 +10,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 /// What a reader of a checkpoint needs sound: a resumed run needs every file, `sample`
-/// and `export` only the generator (a bad optimiser file must not stop them).
+/// and `export` only the generator and its moving average (a bad optimiser file must not
+/// stop them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Need {
     Everything,
@@ -19,7 +20,7 @@ pub enum Need {
 
 impl Need {
     fn wants(self, file: &str) -> bool {
-        self == Need::Everything || file == GENERATOR_FILE
+        self == Need::Everything || file == GENERATOR_FILE || file == GENERATOR_EMA_FILE
     }
 }
 
