@@ -63,3 +63,19 @@ fn training_evaluates_every_epoch_and_keeps_the_best_checkpoint() {
     let config = gantry_trainer::inference::load_run_config(&run).unwrap();
     checkpoint::load(&best, &config, &options.device.clone().autodiff()).unwrap();
 }
+
+#[test]
+fn a_run_refused_for_a_missing_classifier_leaves_no_run_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::tiny_config().with_epochs(1).with_eval_every(1);
+    config.classifier = Some(dir.path().join("no-classifier").display().to_string());
+    let run = dir.path().join("run");
+    let err = format!(
+        "{:#}",
+        train(&run, &config, &common::options()).unwrap_err()
+    );
+    assert!(err.contains("gantry classifier train"), "{err}");
+    assert!(!run.exists(), "a refused start left {}", run.display());
+    // So the same --out works once the setting is right.
+    train(&run, &config.with_eval_every(0), &common::options()).unwrap();
+}

@@ -76,6 +76,9 @@ pub fn train(
         );
     }
     let dataset = load_dataset(config, &options.data_dir)?;
+    // What the run will need is checked before its folder exists: a start refused for a
+    // missing classifier must not leave a run behind that the next try is refused for.
+    Evaluator::open(config, &options.device, &options.data_dir)?;
     std::fs::create_dir_all(run_dir)
         .with_context(|| format!("{}: cannot create", run_dir.display()))?;
     fs_atomic::write(&config_path(run_dir), &serde_json::to_vec_pretty(config)?)?;
