@@ -94,9 +94,7 @@ impl OrtGenerator {
         n: usize,
         labels: Option<&[i64]>,
     ) -> anyhow::Result<(Vec<f32>, Vec<usize>)> {
-        let shape = [n, z.len() / n.max(1)];
-        let labels = labels.map(|l| (LABEL_INPUT, Labels::Index(l)));
-        self.generate_named((LATENT_INPUT, &shape, z), labels, IMAGE_OUTPUT)
+        self.generate_as(z, n, labels)
     }
 
     /// Any generator, by the names its file gives: float input `input` (`shape`, row-major
@@ -119,6 +117,16 @@ impl OrtGenerator {
         n: usize,
         labels: Option<&[i64]>,
     ) -> anyhow::Result<(Vec<u8>, Vec<usize>)> {
+        self.generate_as(z, n, labels)
+    }
+
+    /// gantry's own inputs and output (`z`, `label`, `image`) with elements of type `T`.
+    fn generate_as<T: PrimitiveTensorElementType + Clone + std::fmt::Debug>(
+        &mut self,
+        z: &[f32],
+        n: usize,
+        labels: Option<&[i64]>,
+    ) -> anyhow::Result<(Vec<T>, Vec<usize>)> {
         let shape = [n, z.len() / n.max(1)];
         let labels = labels.map(|l| (LABEL_INPUT, Labels::Index(l)));
         self.generate_named_as((LATENT_INPUT, &shape, z), labels, IMAGE_OUTPUT)

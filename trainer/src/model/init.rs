@@ -150,6 +150,21 @@ mod tests {
         initialize(Layer::init(&spec, &Device::flex()), scheme, 7, 0)
     }
 
+    /// `weights` fill U(±a), a = √(6 / fans), up to its edge; their standard deviation is
+    /// a/√3 within `tolerance` (relative).
+    fn uniform_to(weights: &[f32], fans: f32, tolerance: f32) {
+        let limit = (6.0 / fans).sqrt();
+        let (max, std) = spread(weights);
+        assert!(
+            max <= limit && max > 0.99 * limit,
+            "max {max}, limit {limit}"
+        );
+        assert!(
+            (std / (limit / 3f32.sqrt()) - 1.0).abs() < tolerance,
+            "std {std}"
+        );
+    }
+
     #[test]
     fn glorot_uniform_stays_within_its_limit_with_a_uniform_spread() {
         // U(±a) has standard deviation a/√3.
@@ -161,16 +176,7 @@ mod tests {
         let Layer::Linear(linear) = layer(dense, WeightInit::GlorotUniform) else {
             unreachable!()
         };
-        let limit = (6.0f32 / (300.0 + 200.0)).sqrt();
-        let (max, std) = spread(&values(linear.weight.val()));
-        assert!(
-            max <= limit && max > 0.99 * limit,
-            "max {max}, limit {limit}"
-        );
-        assert!(
-            (std / (limit / 3f32.sqrt()) - 1.0).abs() < 0.02,
-            "std {std}"
-        );
+        uniform_to(&values(linear.weight.val()), 300.0 + 200.0, 0.02);
         let bias = values(linear.bias.unwrap().val());
         assert!(bias.iter().all(|&b| b == 0.0));
 
@@ -186,16 +192,7 @@ mod tests {
         let Layer::Conv2d(conv) = layer(conv, WeightInit::GlorotUniform) else {
             unreachable!()
         };
-        let limit = (6.0f32 / (48.0 * 16.0)).sqrt();
-        let (max, std) = spread(&values(conv.weight.val()));
-        assert!(
-            max <= limit && max > 0.99 * limit,
-            "max {max}, limit {limit}"
-        );
-        assert!(
-            (std / (limit / 3f32.sqrt()) - 1.0).abs() < 0.03,
-            "std {std}"
-        );
+        uniform_to(&values(conv.weight.val()), 48.0 * 16.0, 0.03);
     }
 
     #[test]

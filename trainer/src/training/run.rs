@@ -414,7 +414,7 @@ impl<'a> Run<'a> {
 
     /// One step on the batch `indices`; its figures stay on the device until
     /// [`Self::read_back`].
-    fn step(&mut self, state: GanState, indices: &[usize]) -> anyhow::Result<GanState> {
+    fn step(&mut self, mut state: GanState, indices: &[usize]) -> anyhow::Result<GanState> {
         let epoch = self.position.epoch;
         if self.unread.is_empty() {
             self.unread_since = Instant::now();
@@ -432,7 +432,6 @@ impl<'a> Run<'a> {
         let step = self.position.step;
         self.device
             .seed(self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let mut state = state;
         let ema = state.generator_ema.take();
         let (mut state, stats) = self.replicas.step(state, &self.plan, real, labels, step)?;
         state.generator_ema = match (ema, self.config.ema_decay) {
