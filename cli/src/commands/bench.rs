@@ -13,8 +13,8 @@ use gantry_trainer::training::presets;
     scripts/bench-train                 # gantry and a PyTorch twin, alternating, every preset\n\n\
     Synthetic batches keep data loading out of the figure. The line names the device, and on\n\
     the CPU its thread count, CPU model and SIMD level. On the CPU, gantry's own kernels run\n\
-    convolution, batch norm and LeakyReLU; GANTRY_KERNELS=burn uses burn's ops instead, to\n\
-    compare.")]
+    convolution, batch and instance norm and LeakyReLU; GANTRY_KERNELS=burn uses burn's ops\n\
+    instead, to compare.")]
 pub struct BenchArgs {
     /// The preset whose model is timed (see `gantry presets`).
     #[arg(long, default_value = "mnist-dcgan")]

@@ -1,6 +1,6 @@
 //! CPU training kernels for the layers gantry's networks are made of — convolution,
-//! transposed convolution, LeakyReLU — plugged into burn through its backend-extension
-//! point, each with its own backward pass.
+//! transposed convolution, batch and instance norm, LeakyReLU — plugged into burn through
+//! its backend-extension point, each with its own backward pass.
 //!
 //! Why (profile in docs/performance.md): burn-flex 0.22 runs a convolution as one small
 //! matrix product per image, computes a weight gradient as a convolution over
@@ -22,6 +22,8 @@ pub use window::Window;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
+use burn::module::Param;
+use burn::nn::InstanceNorm;
 use burn::prelude::*;
 use burn::tensor::DType;
 use burn::tensor::activation;
@@ -188,6 +190,30 @@ pub fn batch_norm_train<const D: usize>(
     let mean = moments.clone().slice([0..1, 0..c]).reshape([c]);
     let variance = moments.slice([1..2, 0..c]).reshape([c]);
     (Tensor::from_dispatch(y), mean.detach(), variance.detach())
+}
+
+/// Instance norm of `x` `[n, C, h, w]`: each sample's channel normalised by its own
+/// moments, then `γ · x̂ + β` per channel. On the CPU this is the batch-norm kernel over
+/// `[1, n·C, h, w]` with γ and β repeated per sample — one pass for the moments, one for
+/// the output, one backward — where burn's `InstanceNorm` is a chain of element-wise ops
+/// and reductions, each its own pass and its own node in autodiff.
+pub fn instance_norm(norm: &InstanceNorm, x: Tensor<4>) -> Tensor<4> {
+    if !runs_here(&x) {
+        return norm.forward(x);
+    }
+    let [n, c, h, w] = x.dims();
+    let device = x.device();
+    let per_sample = |v: Option<&Param<Tensor<1>>>, fill: f32| {
+        v.map(|v| v.val())
+            .unwrap_or_else(|| Tensor::full([c], fill, &device))
+            .reshape([1, c])
+            .repeat_dim(0, n)
+            .reshape([n * c])
+    };
+    let gamma = per_sample(norm.gamma.as_ref(), 1.0);
+    let beta = per_sample(norm.beta.as_ref(), 0.0);
+    let (y, _, _) = batch_norm_train(x.reshape([1, n * c, h, w]), gamma, beta, norm.epsilon);
+    y.reshape([n, c, h, w])
 }
 
 #[cfg(test)]

@@ -231,3 +231,45 @@ fn weight_gradients_alone_match_burn_when_the_input_is_constant() {
     let diff = relative_diff(&ours, &burns);
     assert!(diff < 1e-5, "conv_transpose2d dweight differs by {diff:e}");
 }
+
+#[test]
+fn instance_norm_matches_burns_forward_and_backward() {
+    use burn::nn::InstanceNormConfig;
+    for (i, shape) in [[4, 3, 8, 8], [1, 5, 4, 4], [3, 2, 7, 5]]
+        .into_iter()
+        .enumerate()
+    {
+        let x = random(shape, 140 + i as u64);
+        let r = random(shape, 150 + i as u64).detach();
+        let mut norm = InstanceNormConfig::new(shape[1]).init(&device());
+        norm.gamma = Some(Param::from_tensor(random([shape[1]], 160 + i as u64)));
+        norm.beta = Some(Param::from_tensor(random([shape[1]], 170 + i as u64)));
+        let run = |ours: bool| {
+            let y = if ours {
+                instance_norm(&norm, x.clone())
+            } else {
+                norm.forward(x.clone())
+            };
+            let grads = (y.clone() * r.clone()).sum().backward();
+            let gamma = norm.gamma.as_ref().unwrap().val();
+            let beta = norm.beta.as_ref().unwrap().val();
+            [
+                values(y.detach()),
+                values(x.grad(&grads).unwrap()),
+                values(gamma.grad(&grads).unwrap()),
+                values(beta.grad(&grads).unwrap()),
+            ]
+        };
+        let (ours, burns) = (run(true), run(false));
+        for (name, (a, b)) in ["y", "dx", "dgamma", "dbeta"]
+            .iter()
+            .zip(ours.iter().zip(&burns))
+        {
+            let diff = relative_diff(a, b);
+            assert!(
+                diff < 1e-5,
+                "case {i}: {name} differs from burn's by {diff:e}"
+            );
+        }
+    }
+}

@@ -257,7 +257,7 @@ impl Layer {
                 None => conv.forward(x),
             },
             Self::BatchNorm(norm) => batch_norm(norm, x),
-            Self::InstanceNorm(norm) => norm.forward(x),
+            Self::InstanceNorm(norm) => kernels::instance_norm(norm, x),
             Self::Relu(relu) => relu.forward(x),
             Self::LeakyRelu(leaky) => kernels::leaky_relu(x, leaky.negative_slope),
             Self::Tanh(tanh) => tanh.forward(x),
