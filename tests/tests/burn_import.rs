@@ -1,10 +1,12 @@
-//! gantry's export read back by burn's own importer (burn-onnx, at build time) and by
-//! ONNX Runtime: all three give the same images.
+//! gantry's export read back by burn's own importer (burn-onnx's generated code, committed
+//! under `fixtures/imported/`) and by ONNX Runtime: all three give the same images.
 
 use burn::tensor::{Device, Tensor, TensorData};
 use gantry_exporter::export::max_abs_diff;
 use gantry_exporter::runtime::OrtGenerator;
-use gantry_tests::fixtures::{TINY, TINY_RUN, export_tiny, fixtures_dir, tiny_config};
+use gantry_tests::fixtures::{
+    IMPORTED, TINY, TINY_RUN, export_tiny, fixtures_dir, import_with_burn_onnx, tiny_config,
+};
 use gantry_trainer::inference::generate;
 use gantry_trainer::latent::{self, Stream};
 use gantry_trainer::training::checkpoint;
@@ -16,7 +18,7 @@ fn the_export_imports_into_burn_and_all_three_agree() {
     let run = fixtures_dir().join(TINY_RUN);
     export_tiny(&run, &fresh).unwrap();
 
-    // The committed file (what build.rs imported) is exactly what the exporter writes today
+    // The committed file (what `fixtures/imported/` was made from) is exactly what the exporter writes today
     // from the committed checkpoint.
     let committed = fixtures_dir().join(TINY);
     assert!(
@@ -69,4 +71,47 @@ fn the_export_imports_into_burn_and_all_three_agree() {
         ort_vs_gantry <= 1e-5,
         "ONNX Runtime differs by {ort_vs_gantry}"
     );
+}
+
+/// The committed code and weights are what burn-onnx writes from the committed file today,
+/// so the model compiled into this crate is burn's own import of gantry's export.
+#[test]
+fn the_committed_import_is_what_burn_onnx_writes_today() {
+    let work = tempfile::tempdir().unwrap();
+    import_with_burn_onnx(&fixtures_dir().join(TINY), work.path()).unwrap();
+    let stem = TINY.trim_end_matches(".onnx");
+    for ext in ["rs", "bpk"] {
+        let name = format!("{stem}.{ext}");
+        let committed = fixtures_dir().join(IMPORTED).join(&name);
+        let fresh = std::fs::read(work.path().join(&name)).unwrap();
+        assert!(
+            without_param_ids(&std::fs::read(&committed).unwrap()) == without_param_ids(&fresh),
+            "{} is stale: re-make it with `cargo run -p gantry-tests --bin make-fixtures`",
+            committed.display()
+        );
+    }
+}
+
+/// `bpk` with each tensor's `param_id` zeroed: burn-store writes a fresh random id (a CBOR
+/// u64 after the key) for every tensor on each import; names, shapes and values stay.
+fn without_param_ids(bpk: &[u8]) -> Vec<u8> {
+    const KEY: &[u8] = b"\x68param_id\x1b";
+    let mut out = bpk.to_vec();
+    let mut i = 0;
+    while let Some(at) = out[i..].windows(KEY.len()).position(|w| w == KEY) {
+        let id = i + at + KEY.len();
+        out[id..(id + 8).min(bpk.len())].fill(0);
+        i = id;
+    }
+    out
+}
+
+#[test]
+fn param_ids_are_all_that_is_masked() {
+    let bpk = std::fs::read(fixtures_dir().join(IMPORTED).join("dcgan28-tiny.bpk")).unwrap();
+    let masked = without_param_ids(&bpk);
+    let changed = bpk.iter().zip(&masked).filter(|(a, b)| a != b).count();
+    // 16 tensors (4 transposed convolutions' weights, 3 BatchNorms' four tensors), 8 bytes
+    // each, a few of which may be zero already.
+    assert!((100..=128).contains(&changed), "{changed} bytes masked");
 }
