@@ -3,6 +3,9 @@
 pub use burn::tensor::Device;
 use std::str::FromStr;
 
+#[cfg(feature = "vulkan")]
+mod spirv_shared_memory;
+
 /// A device named on the command line. Each GPU kind needs the cargo feature of the same
 /// name (`--features cuda`, `wgpu`, `vulkan`, `metal`, `rocm`); a build without it says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,11 +97,26 @@ impl DeviceChoice {
             #[cfg(not(feature = "rocm"))]
             Self::Rocm(_) => Err(not_built(self, "rocm")),
             #[cfg(feature = "wgpu")]
-            Self::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
+            Self::Wgpu => {
+                let device = Device::wgpu(burn::tensor::DeviceKind::DefaultDevice);
+                // With `vulkan` compiled in, CubeCL compiles SPIR-V for every Vulkan
+                // adapter, `--device wgpu` included.
+                #[cfg(feature = "vulkan")]
+                if let Some(name) = gpu_name(&device) {
+                    spirv_shared_memory::check(self, &name)?;
+                }
+                Ok(device)
+            }
             #[cfg(not(feature = "wgpu"))]
             Self::Wgpu => Err(not_built(self, "wgpu")),
             #[cfg(feature = "vulkan")]
-            Self::Vulkan => Ok(Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)),
+            Self::Vulkan => {
+                let device = Device::vulkan(burn::tensor::DeviceKind::DefaultDevice);
+                if let Some(name) = gpu_name(&device) {
+                    spirv_shared_memory::check(self, &name)?;
+                }
+                Ok(device)
+            }
             #[cfg(not(feature = "vulkan"))]
             Self::Vulkan => Err(not_built(self, "vulkan")),
             #[cfg(feature = "metal")]
@@ -114,7 +132,11 @@ impl DeviceChoice {
             Self::Cpu => "burn flex",
             Self::Cuda(_) => "burn-cuda",
             Self::Rocm(_) => "burn-rocm",
+            #[cfg(not(feature = "vulkan"))]
             Self::Wgpu => "burn-wgpu, WGSL",
+            // CubeCL picks its SPIR-V compiler for any Vulkan adapter once it is built in.
+            #[cfg(feature = "vulkan")]
+            Self::Wgpu => "burn-wgpu, SPIR-V on Vulkan, WGSL elsewhere",
             Self::Vulkan => "burn-wgpu, Vulkan SPIR-V",
             Self::Metal => "burn-wgpu, Metal MSL",
         }
