@@ -10,7 +10,10 @@ pub struct CommonArgs {
     #[arg(long, default_value = "data", global = true)]
     pub data_dir: PathBuf,
     /// `cpu` (burn flex), `cuda[:N]`, `rocm[:N]`, `wgpu`, `vulkan` or `metal`. Each GPU kind
-    /// needs a build with the cargo feature of the same name (`--features cuda`, …).
+    /// needs a build with the cargo feature of the same name (`--features cuda`, …). A
+    /// build with `vulkan` compiles SPIR-V for every Vulkan device, which needs a driver
+    /// with VK_KHR_workgroup_memory_explicit_layout (not Mesa's lavapipe; there, `wgpu` in
+    /// a build without `vulkan`).
     #[arg(long, default_value = "cpu")]
     pub device: DeviceChoice,
 }
