@@ -18,8 +18,8 @@ fn the_export_imports_into_burn_and_all_three_agree() {
     let run = fixtures_dir().join(TINY_RUN);
     export_tiny(&run, &fresh).unwrap();
 
-    // The committed file (what `fixtures/imported/` was made from) is exactly what the exporter writes today
-    // from the committed checkpoint.
+    // The committed file (what `fixtures/imported/` was made from) is exactly what the
+    // exporter writes today from the committed checkpoint.
     let committed = fixtures_dir().join(TINY);
     assert!(
         std::fs::read(&committed).unwrap() == std::fs::read(&fresh).unwrap(),

@@ -102,9 +102,7 @@ impl DeviceChoice {
                 // With `vulkan` compiled in, CubeCL compiles SPIR-V for every Vulkan
                 // adapter, `--device wgpu` included.
                 #[cfg(feature = "vulkan")]
-                if let Some(name) = gpu_name(&device) {
-                    spirv_shared_memory::check(self, &name)?;
-                }
+                spirv_shared_memory::check(self, &device)?;
                 Ok(device)
             }
             #[cfg(not(feature = "wgpu"))]
@@ -112,9 +110,7 @@ impl DeviceChoice {
             #[cfg(feature = "vulkan")]
             Self::Vulkan => {
                 let device = Device::vulkan(burn::tensor::DeviceKind::DefaultDevice);
-                if let Some(name) = gpu_name(&device) {
-                    spirv_shared_memory::check(self, &name)?;
-                }
+                spirv_shared_memory::check(self, &device)?;
                 Ok(device)
             }
             #[cfg(not(feature = "vulkan"))]

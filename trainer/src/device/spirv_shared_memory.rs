@@ -16,21 +16,24 @@
 //! build with `wgpu` and without `vulkan` compiles the same kernels from WGSL (naga
 //! translates them to valid SPIR-V), and those run there.
 
-use super::DeviceChoice;
+use super::{Device, DeviceChoice, gpu_name};
 use ash::vk;
 
 /// Set to anything to skip the check (to try a CubeCL that has the fix).
 pub const SKIP_VARIABLE: &str = "GANTRY_VULKAN_UNCHECKED";
 
-/// `Ok` when the Vulkan device named `name` (as burn reports it) has
-/// `workgroupMemoryExplicitLayout`, or when it cannot be found to ask (not a Vulkan
-/// adapter; the check only refuses what it has seen lack the feature); an error naming the
-/// device otherwise.
-pub fn check(choice: DeviceChoice, name: &str) -> anyhow::Result<()> {
+/// `Ok` when the Vulkan device burn opened for `device` has
+/// `workgroupMemoryExplicitLayout`, or when it cannot be found to ask (unnamed, not a
+/// Vulkan adapter; the check only refuses what it has seen lack the feature); an error
+/// naming the device otherwise.
+pub fn check(choice: DeviceChoice, device: &Device) -> anyhow::Result<()> {
     if std::env::var_os(SKIP_VARIABLE).is_some() {
         return Ok(());
     }
-    match explicit_layout_support(name) {
+    let Some(name) = gpu_name(device) else {
+        return Ok(());
+    };
+    match explicit_layout_support(&name) {
         Some(false) => Err(anyhow::anyhow!(
             "`--device {choice}` on {name}: this Vulkan driver lacks \
              VK_KHR_workgroup_memory_explicit_layout, and without it the SPIR-V that \
