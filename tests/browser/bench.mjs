@@ -2,7 +2,7 @@
 // same inputs, the same thread count, runs alternating; prints the table docs/performance.md
 // keeps (median ms, ratio, max |Δ| between the two, and each runtime's gzip download).
 //
-//   scripts/bench-web [--runs 7] [--batch 64] [--threads 1] [--smoke]
+//   scripts/bench-web [--runs 7] [--batch 64] [--threads 1] [--smoke] [--only TEXT]
 //   GANTRY_WEB_PKG=DIR scripts/bench-web   (time another gantry-web build: a before/after)
 //
 // Files: the page's bundled models and the seeds' generators as PyTorch's default exporter
@@ -22,6 +22,8 @@ const { values: opts } = parseArgs({
     batch: { type: 'string', default: '64' },
     threads: { type: 'string', default: '1' },
     smoke: { type: 'boolean', default: false },
+    // Only the files whose title contains this text (a quicker before/after of one change).
+    only: { type: 'string' },
   },
 });
 const root = path.resolve(import.meta.dirname, '../..');
@@ -52,7 +54,8 @@ if (!opts.smoke && pytorch.some(([, , from]) => !existsSync(from))) {
   console.error(`writing the PyTorch exports into ${exportsDir} (scripts/pytorch_exports.py)`);
   execFileSync(python, [path.join(root, 'scripts/pytorch_exports.py'), exportsDir], { stdio: 'inherit' });
 }
-const models = opts.smoke ? bundled.filter(([, file]) => file === 'mnist-cgan.onnx') : [...bundled, ...pytorch];
+const models = (opts.smoke ? bundled.filter(([, file]) => file === 'mnist-cgan.onnx') : [...bundled, ...pytorch])
+  .filter(([title]) => !opts.only || title.includes(opts.only));
 const runs = opts.smoke ? 1 : Number(opts.runs);
 const batch = opts.smoke ? 4 : Number(opts.batch);
 const threads = Number(opts.threads);

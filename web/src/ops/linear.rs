@@ -1,5 +1,6 @@
 //! `Gemm` and `MatMul`.
 
+use super::packed::PackedGemm;
 use super::{Inputs, Op, float, optional_float, take_float};
 use crate::graph::Attrs;
 use crate::value::{Float, Value};
@@ -30,6 +31,14 @@ impl Gemm {
 }
 
 impl Op for Gemm {
+    fn with_constants(&self, constants: &[Option<&Float>]) -> Result<Option<Box<dyn Op>>, String> {
+        let Some(Some(b)) = constants.first() else {
+            return Ok(None);
+        };
+        let c = constants.get(1).copied().flatten();
+        Ok(PackedGemm::pack(self, b, c)?.map(|p| Box::new(p) as Box<dyn Op>))
+    }
+
     fn eval(&self, mut inputs: Inputs, _: &Device) -> Result<Value, String> {
         let mut a = take_float(&mut inputs, 0)?.as2()?;
         let mut b = float(&inputs, 1)?.as2()?;
@@ -97,5 +106,88 @@ impl Op for MatMul {
                 ));
             }
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn float(values: impl Fn(usize) -> f32, dims: &[usize]) -> Float {
+        let count = dims.iter().product();
+        Float::from_values((0..count).map(values).collect(), dims, &Device::flex()).unwrap()
+    }
+
+    fn run(op: &dyn Op, inputs: Vec<Option<Float>>) -> Vec<f32> {
+        let inputs = inputs.into_iter().map(|f| f.map(Value::Float)).collect();
+        match op.eval(inputs, &Device::flex()).unwrap() {
+            Value::Float(y) => y.values(),
+            Value::Int(_) => panic!("integer output"),
+        }
+    }
+
+    /// The packed Gemm gives the plain one's output for every attribute and each shape of C
+    /// it packs, and declines the C shapes that need the run's row count.
+    #[test]
+    fn packed_gemm_matches_the_plain_one() {
+        let (m, k, n) = (3, 5, 20);
+        for trans_a in [false, true] {
+            for trans_b in [false, true] {
+                for c_dims in [
+                    None,
+                    Some(vec![n]),
+                    Some(vec![1, n]),
+                    Some(vec![1]),
+                    Some(vec![m, n]),
+                ] {
+                    let gemm = Gemm {
+                        trans_a,
+                        trans_b,
+                        alpha: 0.5,
+                        beta: 2.0,
+                    };
+                    let a = float(
+                        |i| (i as f32 * 0.3).sin(),
+                        &if trans_a { [k, m] } else { [m, k] },
+                    );
+                    let b = float(
+                        |i| (i as f32 * 0.7).cos(),
+                        &if trans_b { [n, k] } else { [k, n] },
+                    );
+                    let c = c_dims.as_ref().map(|d| float(|i| i as f32 * 0.1, d));
+                    let want = run(&gemm, vec![Some(a.clone()), Some(b.clone()), c.clone()]);
+                    let packed = gemm.with_constants(&[Some(&b), c.as_ref()]).unwrap();
+                    let Some(packed) = packed else {
+                        assert_eq!(c_dims, Some(vec![m, n]), "declined C {c_dims:?}");
+                        continue;
+                    };
+                    let got = run(packed.as_ref(), vec![Some(a)]);
+                    assert_eq!(got.len(), want.len());
+                    for (g, w) in got.iter().zip(&want) {
+                        assert!(
+                            (g - w).abs() < 1e-5,
+                            "{trans_a} {trans_b} {c_dims:?}: {g} vs {w}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn packed_gemm_refuses_a_mismatched_input() {
+        let gemm = Gemm {
+            trans_a: false,
+            trans_b: false,
+            alpha: 1.0,
+            beta: 1.0,
+        };
+        let b = float(|_| 1.0, &[4, 8]);
+        let packed = gemm.with_constants(&[Some(&b), None]).unwrap().unwrap();
+        let a = float(|_| 1.0, &[2, 5]);
+        let err = packed
+            .eval(vec![Some(Value::Float(a))], &Device::flex())
+            .unwrap_err();
+        assert!(err.contains("[_, 5] by [4, 8]"), "{err}");
     }
 }

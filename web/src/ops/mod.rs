@@ -8,6 +8,7 @@
 //! - [`norm`]: BatchNormalization, InstanceNormalization, and the per-channel affine a
 //!   BatchNorm becomes when its statistics are constants.
 //! - [`linear`]: Gemm and MatMul.
+//! - [`packed`]: a Gemm with its weights packed at load, split over the thread pool.
 //! - [`shape`]: Reshape, Flatten, (Un)Squeeze, Shape, Gather, Concat, Constant, Cast.
 //! - [`resize`]: Resize (nearest and bilinear).
 //! - [`layout`]: Slice, Transpose, Pad, Expand, Tile, ConstantOfShape.
@@ -17,6 +18,7 @@ pub mod elementwise;
 mod layout;
 pub mod linear;
 pub mod norm;
+pub mod packed;
 pub mod registry;
 mod resize;
 pub mod shape;
@@ -35,6 +37,13 @@ pub type Inputs = Vec<Option<Value>>;
 pub trait Op: Debug + Send + Sync {
     /// Run on `inputs`; the node's (first) output.
     fn eval(&self, inputs: Inputs, device: &Device) -> Result<Value, String>;
+
+    /// This op with every input after the first known at load (`None`: an omitted
+    /// optional input): one that holds those inputs in the layout its kernel reads and
+    /// takes only the first. `None`: nothing to prepare, the op stays as it is.
+    fn with_constants(&self, _: &[Option<&Float>]) -> Result<Option<Box<dyn Op>>, String> {
+        Ok(None)
+    }
 }
 
 /// Builds an op from its node's attributes: every attribute is read and checked here, once.

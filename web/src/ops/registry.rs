@@ -89,7 +89,7 @@ pub const OPERATORS: &[OpDef] = &[
     },
     OpDef {
         name: "Gemm",
-        about: "`transA`, `transB`, `alpha`, `beta`, optional C",
+        about: "`transA`, `transB`, `alpha`, `beta`, optional C; with constant B and a row (or scalar) C, packed at load: alpha·B as the `k × n` matrix gemm reads, beta·C the row each product starts from, columns split over the thread pool",
         build: linear::Gemm::build,
     },
     OpDef {

@@ -4,7 +4,9 @@
 //! from its attributes; values get numbered slots instead of names; nodes whose inputs are
 //! all constants (Constant nodes, shape arithmetic on weights) run once and become
 //! constants; a BatchNorm with constant statistics is folded into the Conv, ConvTranspose or
-//! Gemm before it ([`fold`]), or else becomes one per-channel multiply-add. When a run is
+//! Gemm before it ([`fold`]), or else becomes one per-channel multiply-add; then each step
+//! whose weights are constants gets them packed for its kernel ([`Op::with_constants`]:
+//! a Gemm's B in the layout gemm reads, its C as the row products start from). When a run is
 //! over with a value, the step that reads it last receives it by value, so burn can reuse
 //! its buffer in place and memory is freed as soon as possible.
 
@@ -249,6 +251,41 @@ impl Compiler<'_> {
         Ok(true)
     }
 
+    /// Step `at` with its weights (every input after the first, once BatchNorms are folded)
+    /// handed to its op at load, where they are constants and the op prepares them for its
+    /// kernel ([`Op::with_constants`]): the step then reads only its first input.
+    fn prepare(&mut self, at: usize) -> Result<(), RuntimeError> {
+        let step = &self.steps[at];
+        let mut constants = Vec::new();
+        for arg in step.inputs.iter().skip(1) {
+            match arg {
+                None => constants.push(None),
+                Some(_) => match self.constant_float(*arg) {
+                    Some(value) => constants.push(Some(value)),
+                    None => return Ok(()),
+                },
+            }
+        }
+        if constants.is_empty() {
+            return Ok(());
+        }
+        let prepared = step
+            .op
+            .with_constants(&constants)
+            .map_err(|reason| RuntimeError::Node {
+                node: step.label.clone(),
+                reason,
+            })?;
+        if let Some(op) = prepared {
+            let step = &mut self.steps[at];
+            for a in step.inputs.drain(1..).flatten() {
+                self.readers[a.slot] -= 1;
+            }
+            step.op = op;
+        }
+        Ok(())
+    }
+
     /// Step `at`'s weights and bias with `affine` folded in (and, for a Gemm, its new op),
     /// if it is a layer that can take it.
     #[allow(clippy::type_complexity)]
@@ -326,6 +363,9 @@ impl Plan {
         for node in &graph.nodes {
             c.add(node)?;
         }
+        for at in 0..c.steps.len() {
+            c.prepare(at)?;
+        }
         let mut outputs = HashMap::new();
         for output in &graph.outputs {
             let slot = *c.slot_of.get(&output.name).ok_or_else(|| {
@@ -336,6 +376,12 @@ impl Plan {
             })?;
             c.readers[slot] += 1;
             outputs.insert(output.name.clone(), slot);
+        }
+        // Constants nothing reads any more (weights a step now holds packed) are freed.
+        for (constant, &readers) in c.constants.iter_mut().zip(&c.readers) {
+            if readers == 0 {
+                *constant = None;
+            }
         }
         // The last reader of each run-time value takes it; graph outputs are kept.
         let mut seen: Vec<bool> = c.readers.iter().map(|_| false).collect();
