@@ -2,7 +2,7 @@
 // same inputs, the same thread count, runs alternating; prints the table docs/performance.md
 // keeps (median ms, ratio, max |Δ| between the two, and each runtime's gzip download).
 //
-//   scripts/bench-web [--runs 7] [--batch 64] [--threads 1] [--smoke] [--only TEXT]
+//   scripts/bench-web [--runs 7] [--batch 64] [--threads 1] [--settle 50] [--smoke] [--only TEXT]
 //   GANTRY_WEB_PKG=DIR scripts/bench-web   (time another gantry-web build: a before/after)
 //
 // Files: the page's bundled models and the seeds' generators as PyTorch's default exporter
@@ -21,6 +21,9 @@ const { values: opts } = parseArgs({
     runs: { type: 'string', default: '7' },
     batch: { type: 'string', default: '64' },
     threads: { type: 'string', default: '1' },
+    // Milliseconds of idle before each timed run, so neither runtime's spinning pool
+    // threads take CPU from the other's run (0: back to back).
+    settle: { type: 'string', default: '50' },
     smoke: { type: 'boolean', default: false },
     // Only the files whose title contains this text (a quicker before/after of one change).
     only: { type: 'string' },
@@ -59,6 +62,7 @@ const models = (opts.smoke ? bundled.filter(([, file]) => file === 'mnist-cgan.o
 const runs = opts.smoke ? 1 : Number(opts.runs);
 const batch = opts.smoke ? 4 : Number(opts.batch);
 const threads = Number(opts.threads);
+const settle = Number(opts.settle);
 
 // The served folder: both runtimes, the page, the models.
 const site = mkdtempSync(path.join(tmpdir(), 'gantry-bench-web-'));
@@ -99,7 +103,7 @@ try {
   const ratios = [];
   let failed = false;
   for (const [title, file] of models) {
-    const r = await page.evaluate((args) => window.bench(args), { file, batch, runs, threads });
+    const r = await page.evaluate((args) => window.bench(args), { file, batch, runs, threads, settle });
     if (r.gantryThreads !== threads) {
       throw new Error(`gantry-web ran on ${r.gantryThreads} thread(s), not ${threads}` +
         (r.crossOriginIsolated ? ' (is this build threaded? scripts/build-web.sh)' : ' (the page is not cross-origin isolated)'));

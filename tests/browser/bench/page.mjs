@@ -57,7 +57,7 @@ function inputs(info, batch) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-window.bench = async ({ file, batch, runs, threads }) => {
+window.bench = async ({ file, batch, runs, threads, settle }) => {
   await ready;
   // Both get the same thread count, set once: onnxruntime-web reads it at its first session.
   started ??= gantry('start', { threads });
@@ -78,6 +78,10 @@ window.bench = async ({ file, batch, runs, threads }) => {
   for (let r = 0; r < runs; r++) {
     // Alternating, and which goes first alternates too.
     for (const which of r % 2 ? ['ort', 'gantry'] : ['gantry', 'ort']) {
+      // A pause before each timed run: a thread pool keeps its Workers spinning for a while
+      // after a parallel section (onnxruntime's does by default), and on a machine with as
+      // many cores as threads they would take CPU from the other runtime's run.
+      await new Promise((resolve) => setTimeout(resolve, settle));
       if (which === 'gantry') {
         times.gantry.push((await gantry('run', { values, labels })).ms);
       } else {
