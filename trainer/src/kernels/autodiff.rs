@@ -3,7 +3,6 @@
 
 use super::TrainingKernels;
 use super::flex::{self, Conv};
-use super::window::Window;
 use burn::backend::Flex;
 use burn::backend::autodiff::{
     Autodiff,
@@ -13,6 +12,7 @@ use burn::backend::autodiff::{
 };
 use burn::backend::flex::FlexTensor;
 use burn::backend::tensor::FloatTensor;
+use gantry_kernels::Window;
 
 #[derive(Debug)]
 struct ConvBackward {

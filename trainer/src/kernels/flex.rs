@@ -1,15 +1,15 @@
-//! The kernels on burn's CPU backend (`Flex`): tensors in, slices to [`super::conv`] and
+//! The kernels on burn's CPU backend (`Flex`): tensors in, slices to [`gantry_kernels::conv`] and
 //! [`super::norm`], tensors out.
 
 use super::TrainingKernels;
-use super::buffer::written_in_chunks;
-use super::conv;
 use super::norm;
-use super::window::Window;
 use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::tensor::FloatTensor;
 use burn::tensor::{Bytes, DType, Shape};
+use gantry_kernels::Window;
+use gantry_kernels::buffer::written_in_chunks;
+use gantry_kernels::conv;
 use std::mem::MaybeUninit;
 
 /// A tensor's values in logical order (copied only if its layout is not contiguous).

@@ -6,19 +6,17 @@
 //! matrix product per image, computes a weight gradient as a convolution over
 //! transposed copies, and differentiates LeakyReLU through a mask and two selects. Here a
 //! layer's forward and each of its gradients is one whole-batch product over a
-//! column matrix (`im2col`: planar for few channels, channels-last from 16 on), and LeakyReLU's backward is one pass. Results agree with burn's ops
-//! to float rounding (tests below); on any other backend, or with
-//! `GANTRY_KERNELS=burn`, the layers call burn's ops instead.
+//! column matrix (`im2col`: planar for few channels, channels-last from 16 on; the products
+//! and column matrices are `gantry-kernels`', which the browser runtime runs too), and
+//! LeakyReLU's backward is one pass. Results agree with burn's ops to float rounding (tests
+//! below); on any other backend, or with `GANTRY_KERNELS=burn`, the layers call burn's ops
+//! instead.
 
 mod autodiff;
-mod buffer;
-mod channels_last;
-mod conv;
 mod flex;
 mod norm;
-mod window;
 
-pub use window::Window;
+pub use gantry_kernels::Window;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};

@@ -3,7 +3,7 @@
 //! over the activation. (burn 0.22's generic version transposes the activation to
 //! channel-major for every mean, forward and backward.)
 
-use super::buffer::written_in_chunks;
+use gantry_kernels::buffer::written_in_chunks;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 

@@ -1,15 +1,15 @@
 //! Column matrices with the channel innermost: one row per grid position, one run of
 //! `channels` values per kernel tap, read from (or added onto) the image in NHWC order.
 //!
-//! Why (profile in docs/performance.md): [`super::window`]'s planar columns copy each
+//! Why (profile in docs/performance.md): [`crate::window`]'s planar columns copy each
 //! channel's pixels one at a time, in runs as short as a grid row (7 or 14 values, every
 //! other one at stride 2), and that copying and its adjoint's scatter-add were a quarter of
 //! a DCGAN step. Here every copy and every add is a whole channel vector (64–512 values,
 //! contiguous on both sides), at the price of one NCHW ↔ NHWC transpose of the image side.
-//! Worth it when the image side has many channels; [`super::conv::Layout`] decides.
+//! Worth it when the image side has many channels; [`crate::conv::Layout`] decides.
 
-use super::buffer::{chunks_per_task, copy, written_in_chunks};
-use super::window::Window;
+use crate::buffer::{chunks_per_task, copy, written_in_chunks};
+use crate::window::Window;
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
 
@@ -162,7 +162,7 @@ mod tests {
             let (batch, c) = (2, 3);
             let w = Window::over(c, image, kernel, stride, padding);
             let x: Vec<f32> = (0..batch * c * w.image_len()).map(|v| v as f32).collect();
-            let planar = super::super::window::im2col(&x, batch, &w);
+            let planar = crate::window::im2col(&x, batch, &w);
             let nhwc = transpose_each(&x, batch, c, w.image_len());
             let ours = im2col(&nhwc, batch, &w);
             let (columns, taps) = (batch * w.grid_len(), kernel[0] * kernel[1]);

@@ -7,7 +7,7 @@
 //! (burn-flex 0.22 runs one product per image, which for a DCGAN's 4×4 and 7×7 layers
 //! means dozens of thin matrices its gemm cannot fill).
 
-use super::buffer::{chunks_per_task, copy, written_in_chunks};
+use crate::buffer::{chunks_per_task, copy, written_in_chunks};
 use rayon::prelude::*;
 
 /// A `kernel` moved by `stride` over an image of `channels × image` padded by `padding` on

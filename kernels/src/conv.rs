@@ -10,16 +10,16 @@
 //! - [`weight_grad`]: either one's weight-gradient, from the intermediates the other two
 //!   return, so a backward pass builds each of them once.
 
-use super::channels_last;
-pub use super::window::batch_to_channel_major;
-use super::window::{Window, channel_to_batch_major, col2im, im2col};
+use crate::channels_last;
+pub use crate::window::batch_to_channel_major;
+use crate::window::{Window, channel_to_batch_major, col2im, im2col};
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// How the image side's column matrix is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Layout {
-    /// `[rows, batch · grid]` from NCHW planes ([`super::window`]): for images with few
+    /// `[rows, batch · grid]` from NCHW planes ([`crate::window`]): for images with few
     /// channels (a discriminator's RGB or grey input, a generator's output), where a
     /// channel vector would be 1–3 values long.
     Planar,
