@@ -96,7 +96,7 @@ try {
   await page.waitForFunction(() => document.getElementById('status').textContent === 'ready', null, { timeout: 60_000 })
     .catch((e) => { throw new Error(`${e.message}\n${errors.join('\n')}`); });
   const ortVersion = JSON.parse(readFileSync(path.join(ortDist, '../package.json'), 'utf8')).version;
-  console.log(`${new Date().toISOString().slice(0, 10)} · ${cpus()[0].model}, ${cpus().length} cores · Chromium ${browser.version()} (headless) · ${threads} thread${threads > 1 ? 's' : ''} · batch ${batch} · median of ${runs}, alternating`);
+  console.log(`${new Date().toISOString().slice(0, 10)} · ${cpus()[0].model}, ${cpus().length} cores · Chromium ${browser.version()} (headless) · ${threads} thread${threads > 1 ? 's' : ''} · batch ${batch} · median of ${runs} (more for files under ~35 ms: up to 250 ms of each, 50 at most), alternating`);
   console.log(`download (gzip -9): gantry-web ${mb(gzip(gantryPkg, gantryFiles))} (raw ${mb(size(gantryPkg, gantryFiles))}), onnxruntime-web ${ortVersion} ${mb(gzip(ortDist, ortFiles))} (raw ${mb(size(ortDist, ortFiles))})\n`);
   console.log('| file | onnxruntime-web | gantry-web | ratio | max \\|Δ\\| |');
   console.log('|---|---|---|---|---|');
