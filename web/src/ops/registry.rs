@@ -54,12 +54,12 @@ pub const OPERATORS: &[OpDef] = &[
     },
     OpDef {
         name: "Conv",
-        about: "2-D, explicit `pads` (`auto_pad` NOTSET), `strides`, `dilations`, `group`",
+        about: "2-D, explicit `pads` (`auto_pad` NOTSET), `strides`, `dilations`, `group`; with constant weights, one group, no dilation and symmetric pads, one whole-batch product (gantry-kernels, as in training)",
         build: conv::Conv::build,
     },
     OpDef {
         name: "ConvTranspose",
-        about: "2-D, symmetric `pads`, `output_padding`, `strides`, `dilations`, `group`; no `output_shape`",
+        about: "2-D, symmetric `pads`, `output_padding`, `strides`, `dilations`, `group`; no `output_shape`; with constant weights, one group and no dilation, one whole-batch product (gantry-kernels, as in training)",
         build: conv::ConvTranspose::build,
     },
     OpDef {
