@@ -327,13 +327,14 @@ pub fn build_info() -> serde_json::Value {
     })
 }
 
+/// The size of the pool generators run on (1 without the threaded build).
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     rayon::current_num_threads()
 }
 
 #[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
-fn threads() -> usize {
+pub(crate) fn threads() -> usize {
     1
 }
 

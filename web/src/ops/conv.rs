@@ -422,6 +422,7 @@ impl Op for KernelConv {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::prepared_and_plain;
     use super::*;
 
     fn float(dims: [usize; 4], seed: usize) -> Float {
@@ -441,18 +442,9 @@ mod tests {
         .unwrap()
     }
 
-    fn run(op: &dyn Op, inputs: Vec<Option<Float>>) -> (Vec<f32>, Vec<usize>) {
-        let inputs = inputs.into_iter().map(|f| f.map(Value::Float)).collect();
-        match op.eval(inputs, &Device::flex()).unwrap() {
-            Value::Float(y) => {
-                let dims = y.dims();
-                (y.values(), dims)
-            }
-            Value::Int(_) => panic!("integer output"),
-        }
-    }
-
-    fn assert_close(got: &(Vec<f32>, Vec<usize>), want: &(Vec<f32>, Vec<usize>), what: &str) {
+    /// `op`'s kernel op (made of `w` and `b` at load) gives `op`'s own output for `x`.
+    fn assert_kernel_matches(op: &dyn Op, x: Float, w: Float, b: Option<Float>, what: &str) {
+        let (got, want) = prepared_and_plain(op, x, &[Some(w), b]).expect("packed");
         assert_eq!(got.1, want.1, "{what}: shape");
         for (i, (g, w)) in got.0.iter().zip(&want.0).enumerate() {
             assert!(
@@ -482,16 +474,7 @@ mod tests {
             };
             let (x, w) = (float(x, 1), float(w, 2));
             let b = with_bias.then(|| bias(w.dims()[1]));
-            let want = run(&op, vec![Some(x.clone()), Some(w.clone()), b.clone()]);
-            let kernel = op
-                .with_constants(&[Some(&w), b.as_ref()])
-                .unwrap()
-                .expect("packed");
-            assert_close(
-                &run(kernel.as_ref(), vec![Some(x)]),
-                &want,
-                &format!("{op:?}"),
-            );
+            assert_kernel_matches(&op, x, w, b, &format!("{op:?}"));
         }
     }
 
@@ -510,16 +493,7 @@ mod tests {
             };
             let (x, w) = (float(x, 3), float(w, 4));
             let b = with_bias.then(|| bias(w.dims()[0]));
-            let want = run(&op, vec![Some(x.clone()), Some(w.clone()), b.clone()]);
-            let kernel = op
-                .with_constants(&[Some(&w), b.as_ref()])
-                .unwrap()
-                .expect("packed");
-            assert_close(
-                &run(kernel.as_ref(), vec![Some(x)]),
-                &want,
-                &format!("{op:?}"),
-            );
+            assert_kernel_matches(&op, x, w, b, &format!("{op:?}"));
         }
     }
 

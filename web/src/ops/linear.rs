@@ -111,19 +111,12 @@ impl Op for MatMul {
 
 #[cfg(test)]
 mod tests {
+    use super::super::testing::prepared_and_plain;
     use super::*;
 
     fn float(values: impl Fn(usize) -> f32, dims: &[usize]) -> Float {
         let count = dims.iter().product();
         Float::from_values((0..count).map(values).collect(), dims, &Device::flex()).unwrap()
-    }
-
-    fn run(op: &dyn Op, inputs: Vec<Option<Float>>) -> Vec<f32> {
-        let inputs = inputs.into_iter().map(|f| f.map(Value::Float)).collect();
-        match op.eval(inputs, &Device::flex()).unwrap() {
-            Value::Float(y) => y.values(),
-            Value::Int(_) => panic!("integer output"),
-        }
     }
 
     /// The packed Gemm gives the plain one's output for every attribute and each shape of C
@@ -155,15 +148,12 @@ mod tests {
                         &if trans_b { [n, k] } else { [k, n] },
                     );
                     let c = c_dims.as_ref().map(|d| float(|i| i as f32 * 0.1, d));
-                    let want = run(&gemm, vec![Some(a.clone()), Some(b.clone()), c.clone()]);
-                    let packed = gemm.with_constants(&[Some(&b), c.as_ref()]).unwrap();
-                    let Some(packed) = packed else {
+                    let Some((got, want)) = prepared_and_plain(&gemm, a, &[Some(b), c]) else {
                         assert_eq!(c_dims, Some(vec![m, n]), "declined C {c_dims:?}");
                         continue;
                     };
-                    let got = run(packed.as_ref(), vec![Some(a)]);
-                    assert_eq!(got.len(), want.len());
-                    for (g, w) in got.iter().zip(&want) {
+                    assert_eq!(got.1, want.1, "{trans_a} {trans_b} {c_dims:?}: shape");
+                    for (g, w) in got.0.iter().zip(&want.0) {
                         assert!(
                             (g - w).abs() < 1e-5,
                             "{trans_a} {trans_b} {c_dims:?}: {g} vs {w}"

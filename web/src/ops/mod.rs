@@ -111,3 +111,39 @@ fn map(x: Float, f: impl Fn(Tensor<4>) -> Tensor<4>) -> Float {
 fn stateless<T: Op + Default + 'static>(_: &Attrs) -> Result<Box<dyn Op>, String> {
     Ok(Box::new(T::default()))
 }
+
+/// What the ops' tests share: running an op on float inputs, and the same layer with its
+/// constants handed over at load.
+#[cfg(test)]
+mod testing {
+    use super::{Float, Op, Value};
+    use burn::tensor::Device;
+
+    /// `op` on `inputs`: its float output's values and shape.
+    pub fn run(op: &dyn Op, inputs: Vec<Option<Float>>) -> (Vec<f32>, Vec<usize>) {
+        let inputs = inputs.into_iter().map(|f| f.map(Value::Float)).collect();
+        match op.eval(inputs, &Device::flex()).unwrap() {
+            Value::Float(y) => {
+                let dims = y.dims();
+                (y.values(), dims)
+            }
+            Value::Int(_) => panic!("integer output"),
+        }
+    }
+
+    /// `op` run on `x` and `constants` as inputs, and the op [`Op::with_constants`] makes of
+    /// them run on `x` alone: `(prepared, plain)` outputs, or `None` where `op` declined.
+    #[allow(clippy::type_complexity)]
+    pub fn prepared_and_plain(
+        op: &dyn Op,
+        x: Float,
+        constants: &[Option<Float>],
+    ) -> Option<((Vec<f32>, Vec<usize>), (Vec<f32>, Vec<usize>))> {
+        let mut inputs = vec![Some(x.clone())];
+        inputs.extend(constants.iter().cloned());
+        let plain = run(op, inputs);
+        let refs: Vec<Option<&Float>> = constants.iter().map(Option::as_ref).collect();
+        let prepared = op.with_constants(&refs).unwrap()?;
+        Some((run(prepared.as_ref(), vec![Some(x)]), plain))
+    }
+}

@@ -131,7 +131,7 @@ fn multiply(
         return y;
     }
     assert!(a.len() >= m * k && b.len() >= k * n && y.len() == m * n);
-    let blocks = column_blocks(m * n * k, n, pool_threads());
+    let blocks = column_blocks(m * n * k, n, crate::runtime::threads());
     let out = SharedOut(y.as_mut_ptr());
     let run = |&(start, end): &(usize, usize)| {
         // SAFETY: the blocks are disjoint column ranges of the m × n output, so no two
@@ -193,16 +193,6 @@ fn column_blocks(work: usize, n: usize, threads: usize) -> Vec<(usize, usize)> {
         .step_by(per)
         .map(|start| (start, (start + per).min(n)))
         .collect()
-}
-
-#[cfg(all(target_arch = "wasm32", feature = "threads"))]
-fn pool_threads() -> usize {
-    rayon::current_num_threads()
-}
-
-#[cfg(not(all(target_arch = "wasm32", feature = "threads")))]
-fn pool_threads() -> usize {
-    1
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "threads"))]
