@@ -44,8 +44,13 @@ fn transpose(src: &[f32], rows: usize, cols: usize, dst: &mut [MaybeUninit<f32>]
 
 /// A weight `[grid_channels, channels, kh, kw]` to `[grid_channels, kh, kw, channels]`,
 /// the order of a channels-last column row.
-pub fn taps_outer(weight: &[f32], grid_channels: usize, w: &Window) -> Vec<f32> {
-    transpose_each(weight, grid_channels, w.channels, w.kernel[0] * w.kernel[1])
+pub fn taps_outer(
+    weight: &[f32],
+    grid_channels: usize,
+    channels: usize,
+    kernel: [usize; 2],
+) -> Vec<f32> {
+    transpose_each(weight, grid_channels, channels, kernel[0] * kernel[1])
 }
 
 /// The inverse of [`taps_outer`].

@@ -35,13 +35,18 @@ impl Layout {
     /// The layout for `window`: `GANTRY_CONV_COLUMNS=planar` or `channels-last` forces
     /// one (to measure), otherwise channels-last where the image side has many channels.
     pub fn for_window(window: &Window) -> Self {
+        Self::for_channels(window.channels)
+    }
+
+    /// The layout for an image side with this many channels (see [`Layout::for_window`]).
+    pub fn for_channels(channels: usize) -> Self {
         static FORCED: OnceLock<Option<Layout>> = OnceLock::new();
         let forced = FORCED.get_or_init(|| match std::env::var("GANTRY_CONV_COLUMNS").as_deref() {
             Ok("planar") => Some(Layout::Planar),
             Ok("channels-last") => Some(Layout::ChannelsLast),
             _ => None,
         });
-        forced.unwrap_or(if window.channels >= Self::CHANNELS_LAST_FROM {
+        forced.unwrap_or(if channels >= Self::CHANNELS_LAST_FROM {
             Layout::ChannelsLast
         } else {
             Layout::Planar
@@ -79,7 +84,12 @@ impl Layout {
     fn weight<'a>(self, weight: &'a [f32], grid_channels: usize, w: &Window) -> Cow<'a, [f32]> {
         match self {
             Layout::Planar => Cow::Borrowed(weight),
-            Layout::ChannelsLast => Cow::Owned(channels_last::taps_outer(weight, grid_channels, w)),
+            Layout::ChannelsLast => Cow::Owned(channels_last::taps_outer(
+                weight,
+                grid_channels,
+                w.channels,
+                w.kernel,
+            )),
         }
     }
 
@@ -211,16 +221,12 @@ pub fn image_to_grid(
     grid_channels: usize,
     window: &Window,
 ) -> (Vec<f32>, Columns) {
-    image_to_grid_in(
-        Layout::for_window(window),
-        image,
-        weight,
-        batch,
-        grid_channels,
-        window,
-    )
+    let layout = Layout::for_window(window);
+    let weight = layout.weight(weight, grid_channels, window);
+    image_to_grid_in(layout, image, &weight, batch, grid_channels, window)
 }
 
+/// [`image_to_grid`] with `weight` already in `layout`'s order ([`Layout::weight`]).
 fn image_to_grid_in(
     layout: Layout,
     image: &[f32],
@@ -231,12 +237,11 @@ fn image_to_grid_in(
 ) -> (Vec<f32>, Columns) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
     let cols = columns_in(layout, image, batch, window);
-    let weight = layout.weight(weight, grid_channels, window);
     let grid = matmul(
         grid_channels,
         columns,
         rows,
-        View::rows(&weight, rows),
+        View::rows(weight, rows),
         layout.view(&cols.data, rows, columns),
     );
     let grid = channel_to_batch_major(&grid, batch, grid_channels, window.grid_len());
@@ -253,16 +258,12 @@ pub fn grid_to_image(
     grid_channels: usize,
     window: &Window,
 ) -> (Vec<f32>, Vec<f32>) {
-    grid_to_image_in(
-        Layout::for_window(window),
-        grid,
-        weight,
-        batch,
-        grid_channels,
-        window,
-    )
+    let layout = Layout::for_window(window);
+    let weight = layout.weight(weight, grid_channels, window);
+    grid_to_image_in(layout, grid, &weight, batch, grid_channels, window)
 }
 
+/// [`grid_to_image`] with `weight` already in `layout`'s order ([`Layout::weight`]).
 fn grid_to_image_in(
     layout: Layout,
     grid: &[f32],
@@ -273,16 +274,79 @@ fn grid_to_image_in(
 ) -> (Vec<f32>, Vec<f32>) {
     let (rows, columns) = (window.rows(), batch * window.grid_len());
     let grid = batch_to_channel_major(grid, batch, grid_channels, window.grid_len());
-    let weight = layout.weight(weight, grid_channels, window);
     let cols = layout.product(
         rows,
         columns,
         grid_channels,
-        View::rows(&weight, rows).t(),
+        View::rows(weight, rows).t(),
         View::rows(&grid, columns),
     );
     let image = layout.col2im(&cols, batch, window);
     (image, grid)
+}
+
+/// A weight that does not change between calls (inference), reordered once for its
+/// layout's products, where [`image_to_grid`] and [`grid_to_image`] reorder theirs on every
+/// call (a training step's weights are new each step).
+#[derive(Debug, Clone)]
+pub struct PreparedWeight {
+    layout: Layout,
+    data: Vec<f32>,
+    grid_channels: usize,
+    channels: usize,
+    kernel: [usize; 2],
+}
+
+impl PreparedWeight {
+    /// `weight` `[grid_channels, channels, kh, kw]`, for windows over `channels` image-side
+    /// channels and a `kernel` (`[kh, kw]`) window.
+    pub fn new(weight: &[f32], grid_channels: usize, channels: usize, kernel: [usize; 2]) -> Self {
+        assert_eq!(
+            weight.len(),
+            grid_channels * channels * kernel[0] * kernel[1],
+            "a [{grid_channels}, {channels}, {}, {}] weight",
+            kernel[0],
+            kernel[1]
+        );
+        let layout = Layout::for_channels(channels);
+        let data = match layout {
+            Layout::Planar => weight.to_vec(),
+            Layout::ChannelsLast => {
+                channels_last::taps_outer(weight, grid_channels, channels, kernel)
+            }
+        };
+        PreparedWeight {
+            layout,
+            data,
+            grid_channels,
+            channels,
+            kernel,
+        }
+    }
+
+    /// The window must be over this weight's channels and kernel size.
+    fn check(&self, window: &Window) {
+        assert!(
+            window.channels == self.channels && window.kernel == self.kernel,
+            "a weight prepared for {} channels and a {:?} kernel, used on {window:?}",
+            self.channels,
+            self.kernel
+        );
+    }
+
+    /// [`image_to_grid`] without the column matrix (nothing will take a weight-gradient).
+    pub fn image_to_grid(&self, image: &[f32], batch: usize, window: &Window) -> Vec<f32> {
+        self.check(window);
+        let grid_channels = self.grid_channels;
+        image_to_grid_in(self.layout, image, &self.data, batch, grid_channels, window).0
+    }
+
+    /// [`grid_to_image`] without the channel-major grid.
+    pub fn grid_to_image(&self, grid: &[f32], batch: usize, window: &Window) -> Vec<f32> {
+        self.check(window);
+        let grid_channels = self.grid_channels;
+        grid_to_image_in(self.layout, grid, &self.data, batch, grid_channels, window).0
+    }
 }
 
 /// The weight-gradient `[grid_channels, window.rows()]`: the grid side's gradient (or
@@ -339,7 +403,8 @@ mod tests {
             let x = values(batch * channels * w.image_len(), 1);
             let g = values(batch * grid_channels * w.grid_len(), 2);
             let weight = values(grid_channels * w.rows(), 3);
-            let run = |layout| {
+            let run = |layout: Layout| {
+                let weight = layout.weight(&weight, grid_channels, &w);
                 let (y, cols) = image_to_grid_in(layout, &x, &weight, batch, grid_channels, &w);
                 let (dx, g_cm) = grid_to_image_in(layout, &g, &weight, batch, grid_channels, &w);
                 let dw = weight_grad(&g_cm, &cols, batch, grid_channels, &w);
@@ -352,6 +417,33 @@ mod tests {
             {
                 assert!(max_diff(a, b) < 1e-4, "{name} of {w:?}: {}", max_diff(a, b));
             }
+        }
+    }
+
+    /// A prepared weight gives exactly what reordering it on every call gives, in either
+    /// layout (planar below 16 image-side channels, channels-last from 16).
+    #[test]
+    fn a_prepared_weight_computes_the_same_products() {
+        for (channels, grid_channels, image, kernel, stride, padding) in [
+            (3, 8, [12, 12], [4, 4], [2, 2], [1, 1]),
+            (16, 4, [7, 7], [4, 4], [2, 2], [1, 1]),
+            (20, 5, [9, 8], [3, 2], [2, 3], [0, 1]),
+        ] {
+            let w = Window::over(channels, image, kernel, stride, padding);
+            let batch = 2;
+            let x = values(batch * channels * w.image_len(), 1);
+            let g = values(batch * grid_channels * w.grid_len(), 2);
+            let weight = values(grid_channels * w.rows(), 3);
+            let prepared = PreparedWeight::new(&weight, grid_channels, channels, kernel);
+            assert_eq!(prepared.layout, Layout::for_window(&w));
+            assert_eq!(
+                prepared.image_to_grid(&x, batch, &w),
+                image_to_grid(&x, &weight, batch, grid_channels, &w).0
+            );
+            assert_eq!(
+                prepared.grid_to_image(&g, batch, &w),
+                grid_to_image(&g, &weight, batch, grid_channels, &w).0
+            );
         }
     }
 }

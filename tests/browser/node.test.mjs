@@ -56,3 +56,16 @@ test('an upscaler takes source images from Node and matches ONNX Runtime', async
   assert.ok(worst <= 1e-4, `max |Δ| ${worst}`);
   assert.throws(() => g.generate(new Float32Array(63)), /source image size/);
 });
+
+// Every call at a batch size reuses the memory the first one took: the allocator hands
+// the freed activations back to the next call, so the wasm memory stops growing.
+test('repeated generations reuse memory instead of growing it', async () => {
+  const wasm = await init({ module_or_path: readFileSync(path.join(root, 'www/pkg/gantry_web_bg.wasm')) });
+  const g = Generator.fromBytes(readFileSync(path.join(root, 'www/models/fashion-mnist-cgan.onnx')));
+  const { latentDim } = g.metadata();
+  const labels = (seed) => BigInt64Array.from({ length: 64 }, (_, i) => BigInt((i + seed) % 10));
+  for (let i = 0; i < 3; i++) g.generate(sampleLatent(BigInt(i), 64, latentDim), labels(i));
+  const after = wasm.memory.buffer.byteLength;
+  for (let i = 3; i < 13; i++) g.generate(sampleLatent(BigInt(i), 64, latentDim), labels(i));
+  assert.equal(wasm.memory.buffer.byteLength, after, `grew from ${after} bytes`);
+});

@@ -202,6 +202,12 @@ impl Generator {
         self.plan.step_types()
     }
 
+    /// How many of [`Generator::steps`] are shape arithmetic (`Shape` and what is computed
+    /// from it alone), run once per batch size and then remembered.
+    pub fn shape_steps(&self) -> usize {
+        self.plan.shape_steps()
+    }
+
     /// Everything a page needs to present the model, as JSON: the kind, class names, value
     /// range and (for gantry exports) what it was trained on; `metadata_props` as an
     /// object; the inputs and outputs with their shapes (dynamic axes by name).

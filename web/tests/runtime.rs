@@ -305,6 +305,32 @@ fn a_pytorch_style_conditional_graph_matches_onnx_runtime() {
     assert!(err.contains("conditional"), "{err}");
 }
 
+/// PyTorch writes `x.view(x.size(0), …)` as Shape → Gather → Unsqueeze → Concat →
+/// Reshape: that arithmetic runs once per batch size, and a call that reuses it gives
+/// exactly the images a fresh load gives, whatever the labels.
+#[test]
+fn shape_arithmetic_runs_once_per_batch_size_and_changes_nothing() {
+    let model = pytorch_style_conditional().encode_to_vec();
+    let generator = Generator::from_bytes(&model).unwrap();
+    assert!(
+        generator.shape_steps() >= 4,
+        "{} shape steps in {:?}",
+        generator.shape_steps(),
+        generator.steps()
+    );
+    for (call, n) in [1usize, 10, 1, 10, 3].into_iter().enumerate() {
+        let z = normal_batch(5, Stream::Sample, call as u64, n, 100);
+        let labels: Vec<i64> = (0..n as i64).map(|i| (i + call as i64 * 7) % 10).collect();
+        let (reused, shape) = generator.generate(&z, Some(&labels)).unwrap();
+        let (fresh, fresh_shape) = Generator::from_bytes(&model)
+            .unwrap()
+            .generate(&z, Some(&labels))
+            .unwrap();
+        assert_eq!(shape, fresh_shape, "call {call}, batch {n}");
+        assert_eq!(reused, fresh, "call {call}, batch {n}");
+    }
+}
+
 fn tempfile_dir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "gantry-web-test-{}-{:?}",

@@ -7,7 +7,8 @@ use crate::value::{Float, Value};
 use burn::tensor::module::{conv_transpose2d, conv2d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData};
-use gantry_kernels::{self as kernels, Window};
+use gantry_kernels::Window;
+use gantry_kernels::conv::PreparedWeight;
 
 fn pair(values: Option<Vec<i64>>, default: usize, what: &str) -> Result<[usize; 2], String> {
     match values {
@@ -294,10 +295,10 @@ impl Op for ConvTranspose {
     }
 }
 
-/// A layer's constant weight and bias, as the values gantry-kernels reads.
+/// A layer's constant weight, reordered once for gantry-kernels' products, and its bias.
 #[derive(Debug)]
 struct Kernel {
-    weight: Vec<f32>,
+    weight: PreparedWeight,
     dims: [usize; 4],
     bias: Option<Vec<f32>>,
 }
@@ -314,8 +315,10 @@ impl Kernel {
             None => None,
             Some(b) => Some(b.clone().as1()?),
         };
+        let [grid_channels, channels, kh, kw] = dims;
+        let values = Float::R4(weight).values();
         Ok(Some(Kernel {
-            weight: Float::R4(weight).values(),
+            weight: PreparedWeight::new(&values, grid_channels, channels, [kh, kw]),
             dims,
             bias: bias.map(|b| Float::R1(b).values()),
         }))
@@ -353,7 +356,7 @@ struct KernelConvTranspose {
 impl Op for KernelConvTranspose {
     fn eval(&self, mut inputs: Inputs, device: &Device) -> Result<Value, String> {
         let x = take_float(&mut inputs, 0)?.as4()?;
-        let [n, c, h, w] = x.dims();
+        let [n, _, h, w] = x.dims();
         let [_, out_channels, kh, kw] = self.kernel.dims;
         let out = self
             .attrs
@@ -371,13 +374,10 @@ impl Op for KernelConvTranspose {
                 window.grid
             ));
         }
-        let (image, _) = kernels::conv::grid_to_image(
-            &Float::R4(x).values(),
-            &self.kernel.weight,
-            n,
-            c,
-            &window,
-        );
+        let image = self
+            .kernel
+            .weight
+            .grid_to_image(&Float::R4(x).values(), n, &window);
         Ok(self
             .kernel
             .output(image, [n, out_channels, out[0], out[1]], device))
@@ -405,13 +405,10 @@ impl Op for KernelConv {
             &[n, out_channels, window.grid[0], window.grid[1]],
             "the Conv output",
         )?;
-        let (grid, _) = kernels::conv::image_to_grid(
-            &Float::R4(x).values(),
-            &self.kernel.weight,
-            n,
-            out_channels,
-            &window,
-        );
+        let grid = self
+            .kernel
+            .weight
+            .image_to_grid(&Float::R4(x).values(), n, &window);
         Ok(self.kernel.output(
             grid,
             [n, out_channels, window.grid[0], window.grid[1]],

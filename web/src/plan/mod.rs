@@ -6,9 +6,12 @@
 //! constants; a BatchNorm with constant statistics is folded into the Conv, ConvTranspose or
 //! Gemm before it ([`fold`]), or else becomes one per-channel multiply-add; then each step
 //! whose weights are constants gets them packed for its kernel ([`Op::with_constants`]:
-//! a Gemm's B in the layout gemm reads, its C as the row products start from). When a run is
-//! over with a value, the step that reads it last receives it by value, so burn can reuse
-//! its buffer in place and memory is freed as soon as possible.
+//! a Gemm's B in the layout gemm reads, its C as the row products start from; a convolution's
+//! weight in the order gantry-kernels' products read it). Shape arithmetic (`Shape` →
+//! `Gather` → `Concat` → `Reshape`, as PyTorch's exporter writes a dynamic batch) runs once
+//! per input size and is then remembered. When a run is over with a value, the step that
+//! reads it last receives it by value, so burn can reuse its buffer in place and memory is
+//! freed as soon as possible.
 
 pub mod fold;
 
@@ -21,6 +24,7 @@ use crate::value::{Float, Value};
 use burn::tensor::Device;
 use fold::Affine;
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// Where a step reads one input: a slot, and whether this is the value's last reader.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +45,12 @@ struct Step {
     output: usize,
     /// Whether anything reads the output (a graph output, or a later step).
     used: bool,
+    /// The inputs whose values decide the output's shape ([`ops::OpDef::shape_from`]).
+    shape_from: &'static [usize],
+    /// Whether the output is a function of the graph inputs' shapes alone (a `Shape`, and
+    /// the arithmetic on it that PyTorch's exporter writes for a dynamic batch): run once
+    /// per input size, then taken from [`Plan::shapes`].
+    from_shapes: bool,
 }
 
 /// A graph ready to run.
@@ -55,6 +65,33 @@ pub struct Plan {
     outputs: HashMap<String, usize>,
     /// How many run-time values a call holds at most is bounded by the slots.
     slots: usize,
+    /// The values of the `from_shapes` steps, in step order, for the input sizes seen last.
+    shapes: Mutex<ShapeCache>,
+}
+
+/// The shape arithmetic of a few input sizes (a page asks for one or two batch sizes).
+#[derive(Debug, Default)]
+struct ShapeCache {
+    /// (each graph input's slot and shape, the `from_shapes` steps' values), newest last.
+    entries: Vec<(Vec<(usize, Vec<usize>)>, Vec<Value>)>,
+}
+
+impl ShapeCache {
+    const SIZES: usize = 8;
+
+    fn get(&self, key: &[(usize, Vec<usize>)]) -> Option<Vec<Value>> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, values)| values.clone())
+    }
+
+    fn insert(&mut self, key: Vec<(usize, Vec<usize>)>, values: Vec<Value>) {
+        if self.entries.len() == Self::SIZES {
+            self.entries.remove(0);
+        }
+        self.entries.push((key, values));
+    }
 }
 
 /// Builds a [`Plan`]: slots by name, constants, steps.
@@ -161,6 +198,8 @@ impl Compiler<'_> {
             inputs,
             output,
             used: false,
+            shape_from: def.shape_from,
+            from_shapes: false,
         });
         Ok(())
     }
@@ -247,6 +286,8 @@ impl Compiler<'_> {
             ],
             output,
             used: false,
+            shape_from: &[],
+            from_shapes: false,
         });
         Ok(true)
     }
@@ -284,6 +325,46 @@ impl Compiler<'_> {
             step.op = op;
         }
         Ok(())
+    }
+
+    /// Mark the steps whose output follows from the graph inputs' shapes alone. A value's
+    /// shape is known from the input shapes when every run-time input's shape is, and each
+    /// input whose value shapes the output (a Reshape's target) is a constant or itself
+    /// computed from shapes; a `Shape` of such a value, and arithmetic on nothing but
+    /// those, is then the same on every call with those input shapes.
+    fn mark_shape_arithmetic(&mut self, graph_inputs: impl Iterator<Item = usize>) {
+        let slots = self.constants.len();
+        // Constants and graph inputs (their shapes are the cache's key) have known shapes.
+        let mut shape_known: Vec<bool> = self.constants.iter().map(Option::is_some).collect();
+        for slot in graph_inputs {
+            shape_known[slot] = true;
+        }
+        let mut from_shapes = vec![false; slots];
+        for step in &mut self.steps {
+            let is_constant = |slot: usize| self.constants[slot].is_some();
+            let run_time: Vec<usize> = step
+                .inputs
+                .iter()
+                .flatten()
+                .map(|a| a.slot)
+                .filter(|&slot| !is_constant(slot))
+                .collect();
+            let shaped_by_known_values = step.shape_from.iter().all(|&i| {
+                step.inputs
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|a| is_constant(a.slot) || from_shapes[a.slot])
+            });
+            shape_known[step.output] =
+                shaped_by_known_values && run_time.iter().all(|&slot| shape_known[slot]);
+            step.from_shapes = if step.op_type == "Shape" {
+                run_time.iter().all(|&slot| shape_known[slot])
+            } else {
+                !run_time.is_empty() && run_time.iter().all(|&slot| from_shapes[slot])
+            };
+            from_shapes[step.output] = step.from_shapes;
+        }
     }
 
     /// Step `at`'s weights and bias with `affine` folded in (and, for a Gemm, its new op),
@@ -383,6 +464,7 @@ impl Plan {
                 *constant = None;
             }
         }
+        c.mark_shape_arithmetic(inputs.values().copied());
         // The last reader of each run-time value takes it; graph outputs are kept.
         let mut seen: Vec<bool> = c.readers.iter().map(|_| false).collect();
         for &slot in outputs.values() {
@@ -403,7 +485,18 @@ impl Plan {
             constants: c.constants,
             inputs,
             outputs,
+            shapes: Mutex::default(),
         })
+    }
+
+    fn shape_cache(&self) -> std::sync::MutexGuard<'_, ShapeCache> {
+        // A run that panicked holding the lock left the cache whole (inserts are one push).
+        self.shapes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many steps are shape arithmetic, run once per input size.
+    pub fn shape_steps(&self) -> usize {
+        self.steps.iter().filter(|s| s.from_shapes).count()
     }
 
     /// The op types of the steps, in order (folded layers as `Conv+BatchNormalization`).
@@ -421,14 +514,21 @@ impl Plan {
         let mut slots: Vec<Option<Value>> = vec![None; self.slots];
         // What the run holds: the values in its slots (constants are counted at load).
         let mut held: usize = 0;
+        let mut sizes = Vec::new();
         for (name, value) in feeds {
             let slot = *self
                 .inputs
                 .get(&name)
                 .ok_or_else(|| RuntimeError::Input(format!("the model has no input `{name}`")))?;
             held = held.saturating_add(value_bytes(&value));
+            sizes.push((slot, value.dims()));
             slots[slot] = Some(value);
         }
+        sizes.sort();
+        // The shape arithmetic of these input sizes, if it ran before.
+        let known = self.shape_cache().get(&sizes);
+        let mut known_values = known.clone().map(Vec::into_iter);
+        let mut shape_values = Vec::new();
         for step in &self.steps {
             let mut inputs = Vec::with_capacity(step.inputs.len());
             for arg in &step.inputs {
@@ -445,13 +545,21 @@ impl Plan {
                     },
                 });
             }
-            let value = step
-                .op
-                .eval(inputs, device)
-                .map_err(|reason| RuntimeError::Node {
-                    node: step.label.clone(),
-                    reason,
-                })?;
+            let value = match known_values.as_mut().filter(|_| step.from_shapes) {
+                Some(values) => values.next().ok_or_else(|| {
+                    RuntimeError::Unsupported("internal: the shape cache is short".into())
+                })?,
+                None => step
+                    .op
+                    .eval(inputs, device)
+                    .map_err(|reason| RuntimeError::Node {
+                        node: step.label.clone(),
+                        reason,
+                    })?,
+            };
+            if step.from_shapes && known.is_none() {
+                shape_values.push(value.clone());
+            }
             if !step.used {
                 continue;
             }
@@ -467,6 +575,9 @@ impl Plan {
                     ),
                 });
             }
+        }
+        if known.is_none() && !shape_values.is_empty() {
+            self.shape_cache().insert(sizes, shape_values);
         }
         let slot = *self
             .outputs
