@@ -170,6 +170,10 @@ fn gpu_name(_device: &Device) -> Option<String> {
 /// glibc's malloc hands blocks above its mmap threshold (128 KiB, rising only slowly) back
 /// on free, so each step faulted its working set in again: ~10% of a DCGAN step was page
 /// faults and `memset` in `perf`, and this cut a step by ~14% (docs/performance.md).
+/// Blocks above the largest threshold glibc allows (32 MiB: a 64×64 DCGAN's column
+/// matrices are 67 MB) were still mapped and unmapped whenever no freed block was big
+/// enough, which depends on the order of the step's allocations: no block is mapped on its
+/// own at all (`M_MMAP_MAX` 0), so every one comes from the heap that freed ones return to.
 /// Call once at start-up, before any thread allocates; a no-op off glibc.
 pub fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
@@ -177,6 +181,7 @@ pub fn keep_freed_memory() {
     // (32 MiB is glibc's largest mmap threshold on 64-bit targets).
     unsafe {
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_MMAP_MAX, 0);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
         libc::mallopt(libc::M_TOP_PAD, 64 << 20);
     }

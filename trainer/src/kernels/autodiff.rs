@@ -3,6 +3,7 @@
 
 use super::TrainingKernels;
 use super::flex::{self, Conv};
+use super::norm::Rectifier;
 use burn::backend::Flex;
 use burn::backend::autodiff::{
     Autodiff,
@@ -73,18 +74,24 @@ impl Backward<Flex, 0> for Constant {
 #[derive(Debug)]
 struct BatchNormBackward {
     epsilon: f64,
+    rectifier: Rectifier,
 }
 
 impl Backward<Flex, 3> for BatchNormBackward {
-    /// `x`, `gamma` and the batch's moments.
-    type State = (FlexTensor, FlexTensor, FlexTensor);
+    /// `x`, `gamma`, `beta` and the batch's moments: the output before the rectifier is
+    /// recomputed from them, so it is never stored.
+    type State = [FlexTensor; 4];
 
     fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
         let [node_x, node_gamma, node_beta] = ops.parents;
         let grad = grads.consume::<Flex>(&ops.node);
-        let (x, gamma, moments) = ops.state;
-        let [dx, dgamma, dbeta] =
-            flex::batch_norm_backward(&x, &gamma, &moments, self.epsilon, &grad);
+        let [x, gamma, beta, moments] = &ops.state;
+        let [dx, dgamma, dbeta] = flex::batch_norm_backward(
+            [x, gamma, beta, moments],
+            self.epsilon,
+            self.rectifier,
+            &grad,
+        );
         for (node, g) in [(node_x, dx), (node_gamma, dgamma), (node_beta, dbeta)] {
             if let Some(node) = node {
                 grads.register::<Flex>(node.id, g);
@@ -129,25 +136,27 @@ impl<C: CheckpointStrategy> TrainingKernels for Autodiff<Flex, C> {
         beta: FloatTensor<Self>,
         moments: FloatTensor<Self>,
         epsilon: f64,
+        rectifier: Rectifier,
     ) -> FloatTensor<Self> {
         let moments = moments.into_primitive();
         let forward = |x, gamma, beta, moments| {
-            <Flex as TrainingKernels>::gantry_batch_norm_train(x, gamma, beta, moments, epsilon)
+            <Flex as TrainingKernels>::gantry_batch_norm_train(
+                x, gamma, beta, moments, epsilon, rectifier,
+            )
         };
-        match (BatchNormBackward { epsilon })
+        match (BatchNormBackward { epsilon, rectifier })
             .prepare::<C>([x.node(), gamma.node(), beta.node()])
             .compute_bound()
             .stateful()
         {
             OpsKind::Tracked(prep) => {
-                let (x, gamma) = (x.into_primitive(), gamma.into_primitive());
-                let y = forward(
-                    x.clone(),
-                    gamma.clone(),
+                let (x, gamma, beta) = (
+                    x.into_primitive(),
+                    gamma.into_primitive(),
                     beta.into_primitive(),
-                    moments.clone(),
                 );
-                prep.finish((x, gamma, moments), y)
+                let y = forward(x.clone(), gamma.clone(), beta.clone(), moments.clone());
+                prep.finish([x, gamma, beta, moments], y)
             }
             OpsKind::UnTracked(prep) => prep.finish(forward(
                 x.into_primitive(),

@@ -2,7 +2,7 @@
 //! [`super::norm`], tensors out.
 
 use super::TrainingKernels;
-use super::norm;
+use super::norm::{self, Rectifier};
 use burn::backend::Flex;
 use burn::backend::flex::{FlexTensor, Layout};
 use burn::backend::tensor::FloatTensor;
@@ -164,15 +164,15 @@ fn nc_s(dims: &[usize]) -> [usize; 3] {
 
 /// The gradients of `gantry_batch_norm_train` for `x`, `gamma` and `beta`.
 pub(super) fn batch_norm_backward(
-    x: &FlexTensor,
-    gamma: &FlexTensor,
-    moments: &FlexTensor,
+    [x, gamma, beta, moments]: [&FlexTensor; 4],
     epsilon: f64,
+    rectifier: Rectifier,
     grad: &FlexTensor,
 ) -> [FlexTensor; 3] {
-    let (x, gamma, moments, grad) = (
+    let (x, gamma, beta, moments, grad) = (
         Values::of(x),
         Values::of(gamma),
+        Values::of(beta),
         Values::of(moments),
         Values::of(grad),
     );
@@ -180,8 +180,10 @@ pub(super) fn batch_norm_backward(
     let (dx, dgamma, dbeta) = norm::batch_norm_backward(
         x.slice(),
         gamma.slice(),
+        beta.slice(),
         moments.slice(),
         epsilon,
+        rectifier,
         grad.slice(),
         nc_s(&dims),
     );
@@ -202,6 +204,7 @@ impl TrainingKernels for Flex {
         beta: FloatTensor<Self>,
         moments: FloatTensor<Self>,
         epsilon: f64,
+        rectifier: Rectifier,
     ) -> FloatTensor<Self> {
         let (x, gamma, beta, moments) = (
             Values::of(&x),
@@ -216,6 +219,7 @@ impl TrainingKernels for Flex {
             beta.slice(),
             moments.slice(),
             epsilon,
+            rectifier,
             nc_s(&dims),
         );
         tensor(y, &dims)

@@ -17,6 +17,7 @@ mod flex;
 mod norm;
 
 pub use gantry_kernels::Window;
+pub use norm::Rectifier;
 
 use burn::backend::tensor::FloatTensor;
 use burn::backend::{Backend, Dispatch, DispatchDevice, backend_extension};
@@ -58,6 +59,7 @@ pub trait TrainingKernels: Backend {
         beta: FloatTensor<Self>,
         moments: FloatTensor<Self>,
         epsilon: f64,
+        rectifier: Rectifier,
     ) -> FloatTensor<Self>;
 }
 
@@ -158,18 +160,19 @@ pub fn leaky_relu<const D: usize>(x: Tensor<D>, slope: f64) -> Tensor<D> {
     ))
 }
 
-/// Batch norm in training mode: the output, and the batch's per-channel mean and biased
-/// variance (detached) for the running statistics.
+/// Batch norm in training mode, then `rectifier`: the output, and the batch's per-channel
+/// mean and biased variance (detached) for the running statistics.
 pub fn batch_norm_train<const D: usize>(
     x: Tensor<D>,
     gamma: Tensor<1>,
     beta: Tensor<1>,
     epsilon: f64,
+    rectifier: Rectifier,
 ) -> (Tensor<D>, Tensor<1>, Tensor<1>) {
     if !runs_here(&x) {
         let result = module::batch_norm_train(x, gamma, beta, epsilon);
         return (
-            result.output,
+            rectify(result.output, rectifier),
             result.mean.detach(),
             result.variance.detach(),
         );
@@ -184,10 +187,20 @@ pub fn batch_norm_train<const D: usize>(
         beta.into_dispatch(),
         moments.clone().into_dispatch(),
         epsilon,
+        rectifier,
     );
     let mean = moments.clone().slice([0..1, 0..c]).reshape([c]);
     let variance = moments.slice([1..2, 0..c]).reshape([c]);
     (Tensor::from_dispatch(y), mean.detach(), variance.detach())
+}
+
+/// `rectifier` applied on its own, as burn's activations (or [`leaky_relu`]) compute it.
+pub fn rectify<const D: usize>(x: Tensor<D>, rectifier: Rectifier) -> Tensor<D> {
+    match rectifier {
+        Rectifier::None => x,
+        Rectifier::Relu => activation::relu(x),
+        Rectifier::Leaky(slope) => leaky_relu(x, slope),
+    }
 }
 
 /// Instance norm of `x` `[n, C, h, w]`: each sample's channel normalised by its own
@@ -195,9 +208,11 @@ pub fn batch_norm_train<const D: usize>(
 /// `[1, n·C, h, w]` with γ and β repeated per sample — one pass for the moments, one for
 /// the output, one backward — where burn's `InstanceNorm` is a chain of element-wise ops
 /// and reductions, each its own pass and its own node in autodiff.
-pub fn instance_norm(norm: &InstanceNorm, x: Tensor<4>) -> Tensor<4> {
+///
+/// `rectifier` is applied in the same pass (the WGAN-GP critic's InstanceNorm → LeakyReLU).
+pub fn instance_norm(norm: &InstanceNorm, x: Tensor<4>, rectifier: Rectifier) -> Tensor<4> {
     if !runs_here(&x) {
-        return norm.forward(x);
+        return rectify(norm.forward(x), rectifier);
     }
     let [n, c, h, w] = x.dims();
     let device = x.device();
@@ -210,7 +225,13 @@ pub fn instance_norm(norm: &InstanceNorm, x: Tensor<4>) -> Tensor<4> {
     };
     let gamma = per_sample(norm.gamma.as_ref(), 1.0);
     let beta = per_sample(norm.beta.as_ref(), 0.0);
-    let (y, _, _) = batch_norm_train(x.reshape([1, n * c, h, w]), gamma, beta, norm.epsilon);
+    let (y, _, _) = batch_norm_train(
+        x.reshape([1, n * c, h, w]),
+        gamma,
+        beta,
+        norm.epsilon,
+        rectifier,
+    );
     y.reshape([n, c, h, w])
 }
 

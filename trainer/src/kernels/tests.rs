@@ -159,22 +159,35 @@ fn the_kernels_run_on_the_cpu_backend_only() {
     assert!(!runs_here(&x.clone().int().float().cast(DType::F64)));
 }
 
+/// The batch norm alone, and with the ReLU or LeakyReLU it runs in its own pass, against
+/// burn's batch norm followed by burn's activation: values, the three gradients (through
+/// the activation, recomputed in the backward pass) and the batch statistics.
 #[test]
 fn batch_norm_train_matches_burn_forward_backward_and_statistics() {
-    for (i, shape) in [[8, 4, 7, 7], [3, 16, 1, 1], [5, 3, 14, 9]]
-        .into_iter()
-        .enumerate()
-    {
+    let cases = [
+        ([8, 4, 7, 7], Rectifier::None),
+        ([3, 16, 1, 1], Rectifier::None),
+        ([5, 3, 14, 9], Rectifier::None),
+        ([8, 4, 7, 7], Rectifier::Relu),
+        ([5, 3, 14, 9], Rectifier::Leaky(0.2)),
+        ([3, 16, 2, 1], Rectifier::Leaky(0.01)),
+    ];
+    for (i, (shape, rectifier)) in cases.into_iter().enumerate() {
         let x = random(shape, 90 + i as u64);
         let gamma = random([shape[1]], 100 + i as u64);
         let beta = random([shape[1]], 110 + i as u64);
         let r = random(shape, 120 + i as u64).detach();
         let run = |ours: bool| {
             let (y, mean, var) = if ours {
-                batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5)
+                batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5, rectifier)
             } else {
                 let result = module::batch_norm_train(x.clone(), gamma.clone(), beta.clone(), 1e-5);
-                (result.output, result.mean, result.variance)
+                let output = match rectifier {
+                    Rectifier::None => result.output,
+                    Rectifier::Relu => activation::relu(result.output),
+                    Rectifier::Leaky(slope) => activation::leaky_relu(result.output, slope),
+                };
+                (output, result.mean, result.variance)
             };
             let grads = (y.clone() * r.clone()).sum().backward();
             [
@@ -191,7 +204,7 @@ fn batch_norm_train_matches_burn_forward_backward_and_statistics() {
             &names,
             &run(true),
             &run(false),
-            &format!("batch norm case {i}"),
+            &format!("batch norm case {i} ({rectifier:?})"),
         );
     }
 }
@@ -233,10 +246,13 @@ fn weight_gradients_alone_match_burn_when_the_input_is_constant() {
 #[test]
 fn instance_norm_matches_burns_forward_and_backward() {
     use burn::nn::InstanceNormConfig;
-    for (i, shape) in [[4, 3, 8, 8], [1, 5, 4, 4], [3, 2, 7, 5]]
-        .into_iter()
-        .enumerate()
-    {
+    let cases = [
+        ([4, 3, 8, 8], Rectifier::None),
+        ([1, 5, 4, 4], Rectifier::None),
+        ([3, 2, 7, 5], Rectifier::None),
+        ([4, 3, 8, 8], Rectifier::Leaky(0.2)),
+    ];
+    for (i, (shape, rectifier)) in cases.into_iter().enumerate() {
         let x = random(shape, 140 + i as u64);
         let r = random(shape, 150 + i as u64).detach();
         let mut norm = InstanceNormConfig::new(shape[1]).init(&device());
@@ -244,9 +260,13 @@ fn instance_norm_matches_burns_forward_and_backward() {
         norm.beta = Some(Param::from_tensor(random([shape[1]], 170 + i as u64)));
         let run = |ours: bool| {
             let y = if ours {
-                instance_norm(&norm, x.clone())
+                instance_norm(&norm, x.clone(), rectifier)
             } else {
-                norm.forward(x.clone())
+                let y = norm.forward(x.clone());
+                match rectifier {
+                    Rectifier::Leaky(slope) => activation::leaky_relu(y, slope),
+                    _ => y,
+                }
             };
             let grads = (y.clone() * r.clone()).sum().backward();
             let gamma = norm.gamma.as_ref().unwrap().val();
@@ -263,7 +283,7 @@ fn instance_norm_matches_burns_forward_and_backward() {
             &names,
             &run(true),
             &run(false),
-            &format!("instance norm case {i}"),
+            &format!("instance norm case {i} ({rectifier:?})"),
         );
     }
 }

@@ -1,7 +1,7 @@
 //! The burn module built from a list of [`LayerSpec`]s.
 
 use super::spec::LayerSpec;
-use crate::kernels;
+use crate::kernels::{self, Rectifier};
 use burn::nn::conv::{Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig};
 use burn::nn::{
     BatchNorm, BatchNormConfig, Dropout, DropoutConfig, Initializer, InstanceNorm,
@@ -101,13 +101,19 @@ pub fn keeping_running_stats<R>(f: impl FnOnce() -> R) -> R {
 /// in training (an autodiff device, the layer not frozen) normalise with the batch's
 /// moments and move the running statistics toward them by `momentum`, as burn does;
 /// otherwise burn's inference path.
-fn batch_norm(norm: &BatchNorm, x: Tensor<4>) -> Tensor<4> {
+/// `rectifier` is the activation right after the layer, computed in the same pass.
+fn batch_norm(norm: &BatchNorm, x: Tensor<4>, rectifier: Rectifier) -> Tensor<4> {
     if !(x.device().is_autodiff() && norm.training.is_enabled()) {
-        return norm.forward(x);
+        return kernels::rectify(norm.forward(x), rectifier);
     }
     let device = x.device();
-    let (y, mean, variance) =
-        kernels::batch_norm_train(x, norm.gamma.val(), norm.beta.val(), norm.epsilon);
+    let (y, mean, variance) = kernels::batch_norm_train(
+        x,
+        norm.gamma.val(),
+        norm.beta.val(),
+        norm.epsilon,
+        rectifier,
+    );
     if !RUNNING_STATS_MOVE.with(|moves| moves.get()) {
         return y;
     }
@@ -226,6 +232,15 @@ impl Layer {
         }
     }
 
+    /// The activation this layer is, for a BatchNorm before it to apply in its own pass.
+    fn rectifier(&self) -> Option<Rectifier> {
+        match self {
+            Self::Relu(_) => Some(Rectifier::Relu),
+            Self::LeakyRelu(leaky) => Some(Rectifier::Leaky(leaky.negative_slope)),
+            _ => None,
+        }
+    }
+
     /// Apply the layer; `saved` holds the activations remembered for skip connections.
     pub fn forward(&self, x: Tensor<4>, saved: &mut Vec<Tensor<4>>) -> Tensor<4> {
         let [n, c, h, w] = x.dims();
@@ -256,10 +271,11 @@ impl Layer {
                 ),
                 None => conv.forward(x),
             },
-            Self::BatchNorm(norm) => batch_norm(norm, x),
-            Self::InstanceNorm(norm) => kernels::instance_norm(norm, x),
-            Self::Relu(relu) => relu.forward(x),
-            Self::LeakyRelu(leaky) => kernels::leaky_relu(x, leaky.negative_slope),
+            Self::BatchNorm(norm) => batch_norm(norm, x, Rectifier::None),
+            Self::InstanceNorm(norm) => kernels::instance_norm(norm, x, Rectifier::None),
+            Self::Relu(_) | Self::LeakyRelu(_) => {
+                kernels::rectify(x, self.rectifier().expect("a rectifier"))
+            }
             Self::Tanh(tanh) => tanh.forward(x),
             Self::Sigmoid(sigmoid) => sigmoid.forward(x),
             Self::Dropout(dropout) => dropout.forward(x),
@@ -303,10 +319,26 @@ impl Network {
         }
     }
 
+    /// Apply the layers in order. A BatchNorm or InstanceNorm followed by a ReLU or
+    /// LeakyReLU runs as one layer: in training, one pass over the activation each way
+    /// instead of two, and nothing between them is kept for the backward pass.
     pub fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut saved = Vec::new();
-        self.layers
-            .iter()
-            .fold(x, |x, layer| layer.forward(x, &mut saved))
+        let mut layers = self.layers.iter().peekable();
+        let mut x = x;
+        while let Some(layer) = layers.next() {
+            x = match (layer, layers.peek().and_then(|next| next.rectifier())) {
+                (Layer::BatchNorm(norm), Some(rectifier)) => {
+                    layers.next();
+                    batch_norm(norm, x, rectifier)
+                }
+                (Layer::InstanceNorm(norm), Some(rectifier)) => {
+                    layers.next();
+                    kernels::instance_norm(norm, x, rectifier)
+                }
+                _ => layer.forward(x, &mut saved),
+            };
+        }
+        x
     }
 }
