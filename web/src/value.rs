@@ -61,7 +61,7 @@ impl Float {
         if dims.iter().product::<usize>() != values.len() {
             return Err(format!("{} values for shape {dims:?}", values.len()));
         }
-        float_of_rank!(dims.len(), &dims, shape => Tensor::from_data(TensorData::new(values.clone(), shape), device))
+        float_of_rank!(dims.len(), &dims, shape => Tensor::from_data(TensorData::new(values, shape), device))
     }
 
     pub fn dims(&self) -> Vec<usize> {

@@ -173,7 +173,7 @@ pub const OPERATORS: &[OpDef] = &[
     },
     OpDef {
         name: "Sigmoid",
-        about: "",
+        about: "`(1 + tanh(x/2)) / 2` with Tanh's approximation, within 5e-7",
         build: elementwise::Activation::sigmoid,
         shape_from: &[],
     },
@@ -197,7 +197,7 @@ pub const OPERATORS: &[OpDef] = &[
     },
     OpDef {
         name: "Tanh",
-        about: "",
+        about: "the rational approximation Eigen and ONNX Runtime's MLAS use (degrees 13 / 6), within 5e-7, vectorised",
         build: elementwise::Activation::tanh,
         shape_from: &[],
     },
