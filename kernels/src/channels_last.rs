@@ -199,31 +199,17 @@ mod tests {
     /// col2im is im2col's adjoint: ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩.
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
-        for (image, kernel, stride, padding) in [
-            ([7, 7], [4, 4], [2, 2], [1, 1]),
-            ([4, 4], [4, 4], [1, 1], [0, 0]),
-            ([9, 8], [3, 2], [2, 3], [0, 1]),
-        ] {
-            let w = Window::over(5, image, kernel, stride, padding);
-            let batch = 3;
-            let x: Vec<f32> = (0..batch * 5 * w.image_len())
-                .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
-                .collect();
-            let y: Vec<f32> = (0..w.rows() * batch * w.grid_len())
-                .map(|i| ((i * 53 % 97) as f32) / 48.0 - 1.0)
-                .collect();
-            let dot = |a: &[f32], b: &[f32]| -> f64 {
-                a.iter()
-                    .zip(b)
-                    .map(|(a, b)| (*a as f64) * (*b as f64))
-                    .sum()
-            };
-            let (lhs, rhs) = (
-                dot(&im2col(&x, batch, &w), &y),
-                dot(&x, &col2im(&y, batch, &w)),
-            );
-            assert!((lhs - rhs).abs() < 1e-3, "{w:?}: {lhs} vs {rhs}");
-        }
+        crate::testing::assert_col2im_is_the_adjoint_of_im2col(
+            im2col,
+            col2im,
+            5,
+            3,
+            &[
+                ([7, 7], [4, 4], [2, 2], [1, 1]),
+                ([4, 4], [4, 4], [1, 1], [0, 0]),
+                ([9, 8], [3, 2], [2, 3], [0, 1]),
+            ],
+        );
     }
 
     /// Every value lands where the transpose puts it, for sizes on, under and across the

@@ -82,13 +82,24 @@ impl Layout {
     /// A weight `[grid_channels, window.rows()]` with its rows in this layout's order of
     /// (channel, tap).
     fn weight<'a>(self, weight: &'a [f32], grid_channels: usize, w: &Window) -> Cow<'a, [f32]> {
+        self.weight_for(weight, grid_channels, w.channels, w.kernel)
+    }
+
+    /// [`Layout::weight`] for windows over `channels` and a `kernel`-sized kernel.
+    fn weight_for<'a>(
+        self,
+        weight: &'a [f32],
+        grid_channels: usize,
+        channels: usize,
+        kernel: [usize; 2],
+    ) -> Cow<'a, [f32]> {
         match self {
             Layout::Planar => Cow::Borrowed(weight),
             Layout::ChannelsLast => Cow::Owned(channels_last::taps_outer(
                 weight,
                 grid_channels,
-                w.channels,
-                w.kernel,
+                channels,
+                kernel,
             )),
         }
     }
@@ -309,12 +320,9 @@ impl PreparedWeight {
             kernel[1]
         );
         let layout = Layout::for_channels(channels);
-        let data = match layout {
-            Layout::Planar => weight.to_vec(),
-            Layout::ChannelsLast => {
-                channels_last::taps_outer(weight, grid_channels, channels, kernel)
-            }
-        };
+        let data = layout
+            .weight_for(weight, grid_channels, channels, kernel)
+            .into_owned();
         PreparedWeight {
             layout,
             data,
@@ -380,6 +388,15 @@ mod tests {
             .collect()
     }
 
+    /// An image, a grid and a weight for `batch` images over `w`.
+    fn inputs(w: &Window, grid_channels: usize, batch: usize) -> [Vec<f32>; 3] {
+        [
+            values(batch * w.channels * w.image_len(), 1),
+            values(batch * grid_channels * w.grid_len(), 2),
+            values(grid_channels * w.rows(), 3),
+        ]
+    }
+
     fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         assert_eq!(a.len(), b.len());
         a.iter()
@@ -400,9 +417,7 @@ mod tests {
         ] {
             let w = Window::over(channels, image, kernel, stride, padding);
             let batch = 3;
-            let x = values(batch * channels * w.image_len(), 1);
-            let g = values(batch * grid_channels * w.grid_len(), 2);
-            let weight = values(grid_channels * w.rows(), 3);
+            let [x, g, weight] = inputs(&w, grid_channels, batch);
             let run = |layout: Layout| {
                 let weight = layout.weight(&weight, grid_channels, &w);
                 let (y, cols) = image_to_grid_in(layout, &x, &weight, batch, grid_channels, &w);
@@ -431,9 +446,7 @@ mod tests {
         ] {
             let w = Window::over(channels, image, kernel, stride, padding);
             let batch = 2;
-            let x = values(batch * channels * w.image_len(), 1);
-            let g = values(batch * grid_channels * w.grid_len(), 2);
-            let weight = values(grid_channels * w.rows(), 3);
+            let [x, g, weight] = inputs(&w, grid_channels, batch);
             let prepared = PreparedWeight::new(&weight, grid_channels, channels, kernel);
             assert_eq!(prepared.layout, Layout::for_window(&w));
             assert_eq!(

@@ -14,4 +14,7 @@ pub mod channels_last;
 pub mod conv;
 pub mod window;
 
+#[cfg(test)]
+mod testing;
+
 pub use window::Window;

@@ -194,35 +194,19 @@ mod tests {
     /// col2im is im2col's adjoint: ⟨im2col(x), y⟩ = ⟨x, col2im(y)⟩ for any x, y.
     #[test]
     fn col2im_is_the_adjoint_of_im2col() {
-        for (image, kernel, stride, padding) in [
-            ([7, 7], [4, 4], [2, 2], [1, 1]),
-            ([5, 6], [3, 3], [1, 1], [1, 1]),
-            ([4, 4], [4, 4], [1, 1], [0, 0]),
-            ([1, 1], [4, 4], [1, 1], [3, 3]),
-            ([9, 8], [3, 2], [2, 3], [0, 1]),
-        ] {
-            let w = Window::over(3, image, kernel, stride, padding);
-            let batch = 2;
-            let x: Vec<f32> = (0..batch * 3 * w.image_len())
-                .map(|i| ((i * 37 % 101) as f32) / 50.0 - 1.0)
-                .collect();
-            let y: Vec<f32> = (0..w.rows() * batch * w.grid_len())
-                .map(|i| ((i * 53 % 97) as f32) / 48.0 - 1.0)
-                .collect();
-            let cols = im2col(&x, batch, &w);
-            let back = col2im(&y, batch, &w);
-            let lhs: f64 = cols
-                .iter()
-                .zip(&y)
-                .map(|(a, b)| (*a as f64) * (*b as f64))
-                .sum();
-            let rhs: f64 = x
-                .iter()
-                .zip(&back)
-                .map(|(a, b)| (*a as f64) * (*b as f64))
-                .sum();
-            assert!((lhs - rhs).abs() < 1e-3, "{w:?}: {lhs} vs {rhs}");
-        }
+        crate::testing::assert_col2im_is_the_adjoint_of_im2col(
+            im2col,
+            col2im,
+            3,
+            2,
+            &[
+                ([7, 7], [4, 4], [2, 2], [1, 1]),
+                ([5, 6], [3, 3], [1, 1], [1, 1]),
+                ([4, 4], [4, 4], [1, 1], [0, 0]),
+                ([1, 1], [4, 4], [1, 1], [3, 3]),
+                ([9, 8], [3, 2], [2, 3], [0, 1]),
+            ],
+        );
     }
 
     #[test]

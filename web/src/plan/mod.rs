@@ -526,8 +526,8 @@ impl Plan {
         }
         sizes.sort();
         // The shape arithmetic of these input sizes, if it ran before.
-        let known = self.shape_cache().get(&sizes);
-        let mut known_values = known.clone().map(Vec::into_iter);
+        let mut known_values = self.shape_cache().get(&sizes).map(Vec::into_iter);
+        let remember = known_values.is_none();
         let mut shape_values = Vec::new();
         for step in &self.steps {
             let mut inputs = Vec::with_capacity(step.inputs.len());
@@ -557,7 +557,7 @@ impl Plan {
                         reason,
                     })?,
             };
-            if step.from_shapes && known.is_none() {
+            if step.from_shapes && remember {
                 shape_values.push(value.clone());
             }
             if !step.used {
@@ -576,7 +576,7 @@ impl Plan {
                 });
             }
         }
-        if known.is_none() && !shape_values.is_empty() {
+        if remember && !shape_values.is_empty() {
             self.shape_cache().insert(sizes, shape_values);
         }
         let slot = *self
